@@ -1,0 +1,97 @@
+/**
+ * The one error catalogue. Each entry: code (equal to its key), HTTP status, a message with
+ * %s placeholders, where the fault lies (downstream = client, upstream = backend, internal =
+ * gateway or its config) and whether another attempt could succeed. docs/errors.md lists the
+ * same codes; test/errors-catalogue.test.ts keeps the two in step.
+ *
+ * Messages go to clients: they never contain addresses, errno strings or stack traces.
+ */
+
+export type ErrorOrigin = 'downstream' | 'upstream' | 'internal'
+
+export interface ErrorDef {
+  readonly code: string
+  readonly status: number
+  readonly message: string
+  readonly origin: ErrorOrigin
+  readonly retryable: boolean
+}
+
+function def (code: string, status: number, origin: ErrorOrigin, retryable: boolean, message: string): ErrorDef {
+  return Object.freeze({ code, status, origin, retryable, message })
+}
+
+export const codes = {
+  GW_BAD_REQUEST: def('GW_BAD_REQUEST', 400, 'downstream', false,
+    'The request is malformed and was not forwarded'),
+  GW_REQUEST_TIMEOUT: def('GW_REQUEST_TIMEOUT', 408, 'downstream', false,
+    'The request was not received in time'),
+  GW_HEADERS_TOO_LARGE: def('GW_HEADERS_TOO_LARGE', 431, 'downstream', false,
+    'The request headers are larger than the gateway accepts'),
+  GW_BODY_TOO_LARGE: def('GW_BODY_TOO_LARGE', 413, 'downstream', false,
+    'The request body is larger than this route accepts (%s bytes)'),
+  GW_METHOD_NOT_ALLOWED: def('GW_METHOD_NOT_ALLOWED', 405, 'downstream', false,
+    'The %s method is not supported by this gateway'),
+  GW_ROUTE_NOT_FOUND: def('GW_ROUTE_NOT_FOUND', 404, 'downstream', false,
+    'No route matches this request'),
+  GW_NO_BACKEND: def('GW_NO_BACKEND', 503, 'upstream', true,
+    'No backend of pool "%s" is ready to take the request; try again later'),
+  GW_UPSTREAM_UNAVAILABLE: def('GW_UPSTREAM_UNAVAILABLE', 502, 'upstream', true,
+    'The backend could not be reached'),
+  GW_UPSTREAM_RESET: def('GW_UPSTREAM_RESET', 502, 'upstream', true,
+    'The backend closed the connection before answering'),
+  GW_UPSTREAM_TLS: def('GW_UPSTREAM_TLS', 502, 'upstream', false,
+    'The TLS handshake with the backend failed'),
+  GW_UPSTREAM_ERROR: def('GW_UPSTREAM_ERROR', 502, 'upstream', false,
+    'The backend sent an invalid response'),
+  GW_UPSTREAM_CONNECT_TIMEOUT: def('GW_UPSTREAM_CONNECT_TIMEOUT', 504, 'upstream', true,
+    'The backend did not accept the connection in time'),
+  GW_UPSTREAM_TIMEOUT: def('GW_UPSTREAM_TIMEOUT', 504, 'upstream', true,
+    'The backend did not answer in time'),
+  GW_INTERNAL: def('GW_INTERNAL', 500, 'internal', false,
+    'The gateway failed to handle the request'),
+  GW_CONFIG_INVALID: def('GW_CONFIG_INVALID', 400, 'internal', false,
+    'The configuration is invalid: %s')
+} as const
+
+export type ErrorCode = keyof typeof codes
+
+/** An error from the catalogue, with the low-level error (if any) kept as `cause`. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly origin: ErrorOrigin
+  readonly retryable: boolean
+
+  constructor (code: ErrorCode, args: ReadonlyArray<string | number> = [], cause?: unknown) {
+    const d = codes[code]
+    super(format(d.message, args), cause === undefined ? undefined : { cause })
+    this.name = 'GatewayError'
+    this.code = code
+    this.status = d.status
+    this.origin = d.origin
+    this.retryable = d.retryable
+  }
+
+  /** The JSON body sent to clients: code and message only. */
+  toBody (): string {
+    return JSON.stringify({ error: this.code, message: this.message })
+  }
+}
+
+function format (message: string, args: ReadonlyArray<string | number>): string {
+  let i = 0
+  return message.replace(/%s/g, () => (i < args.length ? String(args[i++]) : '%s'))
+}
+
+/**
+ * Bodies of argument-free errors, rendered once at load so the error path does no JSON work
+ * for the common cases.
+ */
+export const staticBodies: Readonly<Partial<Record<ErrorCode, string>>> = Object.freeze(
+  Object.fromEntries(
+    (Object.keys(codes) as ErrorCode[])
+      .filter((c) => !codes[c].message.includes('%s'))
+      .map((c) => [c, new GatewayError(c).toBody()])
+  )
+)
