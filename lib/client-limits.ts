@@ -1,0 +1,68 @@
+import http from 'node:http'
+import type { Socket } from 'node:net'
+import type { ListenConfig } from './config/types.js'
+import { codes, type ErrorCode } from './errors.js'
+
+/**
+ * How often Node checks headersTimeout and requestTimeout. Node's default is 30 s, which would let
+ * a slowloris connection live up to 30 s past its deadline; checking every second cuts it within
+ * about a second.
+ */
+export const CONNECTIONS_CHECKING_INTERVAL = 1000
+
+/**
+ * Creates the client-facing HTTP server with the listen section's limits. Fastify calls this as
+ * its serverFactory, so Fastify's own timeout defaults do not apply: these do.
+ */
+export function createClientServer (listen: ListenConfig, handler: http.RequestListener): http.Server {
+  const server = http.createServer({
+    headersTimeout: listen.headersTimeout,
+    requestTimeout: listen.requestTimeout,
+    keepAliveTimeout: listen.keepAliveTimeout,
+    maxHeaderSize: listen.maxHeaderSize,
+    connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL, Math.max(100, listen.headersTimeout)),
+    requireHostHeader: true
+  }, handler)
+  // A gateway is not a forward proxy: CONNECT gets 405 and the connection is closed.
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    writeRawError(socket, 'GW_METHOD_NOT_ALLOWED', ['CONNECT'])
+  })
+  return server
+}
+
+/**
+ * Answers requests Node's parser rejected (Fastify's clientErrorHandler). Nothing of such a
+ * request was forwarded; the connection is closed after the answer because the byte stream can
+ * no longer be trusted (request smuggling: CL with TE, two Content-Lengths, bad chunk sizes, bare
+ * CR or NUL in a header).
+ */
+export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket): void {
+  const code = err.code
+  if (code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  // A response is already being written on this socket (a timeout mid-answer): just cut it.
+  if ((socket as Socket & { _httpMessage?: unknown })._httpMessage != null) {
+    socket.destroy()
+    return
+  }
+  const gw: ErrorCode = code === 'HPE_HEADER_OVERFLOW'
+    ? 'GW_HEADERS_TOO_LARGE'
+    : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'GW_REQUEST_TIMEOUT' : 'GW_BAD_REQUEST'
+  writeRawError(socket, gw, [])
+}
+
+function writeRawError (socket: Socket, code: ErrorCode, args: string[]): void {
+  const d = codes[code]
+  let i = 0
+  const message = d.message.replace(/%s/g, () => args[i++] ?? '')
+  const body = JSON.stringify({ error: code, message })
+  socket.end(
+    `HTTP/1.1 ${d.status} ${http.STATUS_CODES[d.status] ?? ''}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' + body
+  )
+  socket.destroySoon()
+}

@@ -1,0 +1,130 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Router } from '../router.js'
+import { forwardPath } from '../router.js'
+import { GatewayError } from '../errors.js'
+import type { SelectionContext } from '../../algorithms/types.js'
+import { connectionTokens, requestHeaders } from './headers.js'
+import { ProxyCall, type CallOwner, type CallReport } from './call.js'
+import { BodyLimit } from './body-limit.js'
+import { sendError } from './respond.js'
+import { effectiveHost } from './request-target.js'
+
+export interface ProxyOptions {
+  router: Router
+  trustProxy: boolean
+  accessLog: boolean
+  logger: FastifyBaseLogger
+}
+
+const FIRST_ATTEMPT: SelectionContext = Object.freeze({ attempt: 0 })
+
+/**
+ * The request path: route match, body limit, backend selection, dispatch. Built once per
+ * config; everything per route and per backend was precomputed at load, so a request only
+ * reads. The proxy writes one access line and, on failure, one error line per request.
+ */
+export class Proxy implements CallOwner {
+  closing = false
+  private readonly router: Router
+  private readonly trustProxy: boolean
+  private readonly accessLog: boolean
+  private readonly log: FastifyBaseLogger
+
+  constructor (opts: ProxyOptions) {
+    this.router = opts.router
+    this.trustProxy = opts.trustProxy
+    this.accessLog = opts.accessLog
+    this.log = opts.logger
+  }
+
+  handle (req: IncomingMessage, res: ServerResponse, requestId: string): void {
+    const url = req.url!
+    const method = req.method!
+    if (unsafeTarget(url)) return this.reject(req, res, requestId, new GatewayError('GW_BAD_REQUEST'))
+    const host = effectiveHost(req)
+    const route = this.router.match(method, this.router.usesHost ? routingHost(host) : '', url, req.headers)
+    if (route === undefined) return this.reject(req, res, requestId, new GatewayError('GW_ROUTE_NOT_FOUND'))
+
+    const cl = req.headers['content-length']
+    const chunked = req.headers['transfer-encoding'] !== undefined
+    let body: Readable | null = chunked || (cl !== undefined && cl !== '0') ? req : null
+    if (body !== null && route.maxBodySize > 0) {
+      if (cl !== undefined && Number(cl) > route.maxBodySize) {
+        return this.reject(req, res, requestId, new GatewayError('GW_BODY_TOO_LARGE', [route.maxBodySize]))
+      }
+      if (chunked) body = req.pipe(new BodyLimit(route.maxBodySize))
+    }
+
+    const pool = route.pool
+    const backend = pool.acquire(FIRST_ATTEMPT)
+    if (backend === undefined) {
+      return this.reject(req, res, requestId, new GatewayError('GW_NO_BACKEND', [pool.name]))
+    }
+    const call = new ProxyCall(this, req, res, route, backend, requestId)
+    const headers = requestHeaders(req.rawHeaders, {
+      clientIp: req.socket.remoteAddress ?? '',
+      proto: 'http',
+      host: pool.config.hostHeader === 'backend' ? backend.authority : (host === '' ? backend.authority : host),
+      clientHost: host,
+      requestId,
+      trustProxy: this.trustProxy,
+      named: connectionTokens(req.headers.connection)
+    })
+    backend.dispatcher.dispatch({
+      path: forwardPath(route, backend.basePath, url),
+      method,
+      headers,
+      body
+    }, call)
+  }
+
+  finished (r: CallReport): void {
+    const c = r.call
+    if (r.error !== undefined && r.reason !== 'client') {
+      this.log.error({
+        reqId: c.requestId, pool: c.route.pool.name, backend: c.backend.id, code: r.error.code,
+        reason: r.reason, err: r.error.cause ?? r.error
+      }, 'upstream request failed')
+    }
+    if (this.accessLog) {
+      this.log.info({
+        reqId: c.requestId, pool: c.route.pool.name, backend: c.backend.id, method: c.req.method,
+        path: c.req.url, status: r.status, bytes: c.bytes, ms: Math.round((performance.now() - c.start) * 1000) / 1000
+      }, 'access')
+    }
+  }
+
+  /** Answers without a backend (404, 413, 503, …): one access line, nothing forwarded. */
+  private reject (req: IncomingMessage, res: ServerResponse, requestId: string, err: GatewayError): void {
+    const bodyPending = !req.complete && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
+    sendError(res, err, requestId, bodyPending)
+    if (this.accessLog) {
+      this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.status, error: err.code }, 'access')
+    }
+  }
+}
+
+/** Host header without port, lower-case; IPv6 literals keep their brackets. */
+function routingHost (host: string): string {
+  let end = host.length
+  const close = host.lastIndexOf(']')
+  const colon = host.lastIndexOf(':')
+  if (colon > close) end = colon
+  return host.slice(0, end).toLowerCase()
+}
+
+/**
+ * Refuses targets a backend could read differently from the router: anything not in origin
+ * form (after absolute-form was rewritten), and "." or ".." path segments, raw or
+ * percent-encoded. Backends resolve those, so "/public/../admin" would match the /public route
+ * and then reach /admin.
+ */
+function unsafeTarget (url: string): boolean {
+  if (url.charCodeAt(0) !== 47 /* / */) return true
+  if (!url.includes('/.') && !url.includes('%2')) return false
+  const q = url.indexOf('?')
+  const path = (q === -1 ? url : url.slice(0, q)).replace(/%2e/gi, '.')
+  return /\/\.\.?(?:\/|$)/.test(path)
+}

@@ -1,0 +1,38 @@
+import { Pool } from 'undici'
+import type { BackendConfig, PoolConfig } from './config/types.js'
+
+/**
+ * Sockets kept per backend. Requests beyond it wait in undici's queue for a free socket;
+ * bounding that queue is the circuit breaker's job (maxPendingRequests).
+ */
+export const CONNECTIONS_PER_BACKEND = 256
+
+/**
+ * One undici connection pool per backend. Keep-alive idle time is the pool's `timeouts.idle`,
+ * used both when the backend sends no Keep-Alive hint and as the cap when it does; undici
+ * subtracts a safety margin from the backend's hint, which avoids the race where the backend
+ * closes an idle socket just as a request is written to it.
+ */
+export function createUpstream (backend: BackendConfig, pool: PoolConfig): Pool {
+  const url = new URL(backend.url)
+  const { timeouts, tls } = pool
+  return new Pool(url.origin, {
+    connections: CONNECTIONS_PER_BACKEND,
+    pipelining: 1,
+    keepAliveTimeout: timeouts.idle,
+    keepAliveMaxTimeout: timeouts.idle,
+    keepAliveTimeoutThreshold: Math.min(1000, Math.floor(timeouts.idle / 2)),
+    headersTimeout: timeouts.request,
+    bodyTimeout: timeouts.request,
+    // Backends may send large headers (cookies); the client side limit is separate.
+    maxHeaderSize: 64 * 1024,
+    connect: url.protocol === 'https:'
+      ? {
+          timeout: timeouts.connect,
+          ca: tls.ca,
+          rejectUnauthorized: tls.rejectUnauthorized,
+          servername: tls.servername ?? url.hostname
+        }
+      : { timeout: timeouts.connect }
+  })
+}

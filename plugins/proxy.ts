@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { compileRoutes } from '../lib/router.js'
+import { Proxy } from '../lib/proxy/proxy.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The request path for proxied traffic (route match, selection, dispatch). */
+    proxy: Proxy
+  }
+}
+
+/**
+ * Compiles the routes against the pools and provides the proxy. On close, the proxy is told
+ * first (preClose) so answers still in flight ask their clients to close the connection.
+ */
+async function proxyPlugin (app: FastifyInstance): Promise<void> {
+  const cfg = app.gatewayConfig
+  const proxy = new Proxy({
+    router: compileRoutes(cfg.routes, app.pools),
+    trustProxy: cfg.listen.trustProxy,
+    accessLog: cfg.log.access,
+    logger: app.log
+  })
+  app.decorate('proxy', proxy)
+  app.addHook('preClose', async () => {
+    proxy.closing = true
+  })
+}
+
+export default fp(proxyPlugin, { name: 'gateway-proxy', dependencies: ['gateway-config', 'gateway-pools'], fastify: '5.x' })

@@ -1,0 +1,70 @@
+/**
+ * Runs the gateway: reads and validates the config, builds the app, listens, and shuts down
+ * gracefully. `node dist/server.js [--config PATH] [--validate]`.
+ *
+ * Exit codes: 0 after a clean shutdown (or a valid --validate); 1 for an invalid config, a
+ * listener that cannot bind, or a crash. SIGTERM/SIGINT stop accepting and let in-flight requests
+ * finish for up to shutdown.timeout; a second signal exits at once.
+ */
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfigFile, resolveConfigPath } from './lib/config/load.js'
+import type { GatewayConfig } from './lib/config/types.js'
+import { createLogger } from './lib/logger.js'
+
+const USAGE = `Usage: node dist/server.js [--config PATH] [--validate]
+  --config PATH  the YAML config (default: $GATEWAY_CONFIG, else config/gateway.yaml)
+  --validate     check the config and exit: 0 valid, 1 invalid
+`
+
+async function main (argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE)
+    return
+  }
+  const path = resolveConfigPath(argv, process.env, process.cwd())
+  let config: GatewayConfig
+  try {
+    config = loadConfigFile(path, process.env)
+  } catch (err) {
+    process.stderr.write(`${path}: invalid config\n${err instanceof ConfigError ? err.message : String(err)}\n`)
+    process.exitCode = 1
+    return
+  }
+  if (argv.includes('--validate')) {
+    process.stdout.write(`${path}: ok\n`)
+    return
+  }
+
+  const logger = createLogger(config.log)
+  const app = await buildApp(config, { logger })
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port })
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    app.log.fatal({ code: e.code }, `cannot listen on ${config.listen.host}:${config.listen.port}: ${e.message}`)
+    await app.close()
+    process.exitCode = 1
+    return
+  }
+  app.log.info({ config: path, pools: Object.keys(config.pools) }, 'gateway ready')
+
+  closeWithGrace({
+    delay: config.shutdown.timeout,
+    logger: { error: (m: unknown) => app.log.error(m) },
+    onSecondSignal: (signal: string) => { app.log.warn({ signal }, 'second signal: exiting now') },
+    onTimeout: (delay: number) => {
+      app.log.warn({ timeoutMs: delay }, 'shutdown timeout reached: exiting with requests still in flight')
+      logger.flush()
+      process.exit(0)
+    }
+  }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'fatal error: shutting down')
+    else app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+    await app.close()
+    app.log.info('stopped')
+    logger.flush()
+  })
+}
+
+await main(process.argv.slice(2))
