@@ -22,9 +22,10 @@ async function main (argv: string[]): Promise<void> {
     process.stdout.write(USAGE)
     return
   }
-  const path = resolveConfigPath(argv, process.env, process.cwd())
+  let path = '(config)'
   let config: GatewayConfig
   try {
+    path = resolveConfigPath(argv, process.env, process.cwd())
     config = loadConfigFile(path, process.env)
   } catch (err) {
     process.stderr.write(`${path}: invalid config\n${err instanceof ConfigError ? err.message : String(err)}\n`)
@@ -47,7 +48,8 @@ async function main (argv: string[]): Promise<void> {
     process.exitCode = 1
     return
   }
-  app.log.info({ config: path, pools: Object.keys(config.pools) }, 'gateway ready')
+  const addr = app.server.address()
+  app.log.info({ config: path, pools: Object.keys(config.pools), port: typeof addr === 'object' && addr !== null ? addr.port : undefined }, 'gateway ready')
 
   closeWithGrace({
     delay: config.shutdown.timeout,

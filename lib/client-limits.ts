@@ -1,7 +1,8 @@
-import http from 'node:http'
+import http, { type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { ListenConfig } from './config/types.js'
-import { codes, type ErrorCode } from './errors.js'
+import { codes, GatewayError, type ErrorCode } from './errors.js'
+import { sendError } from './proxy/respond.js'
 
 /**
  * How often Node checks headersTimeout and requestTimeout. Node's default is 30 s, which would let
@@ -23,6 +24,10 @@ export function createClientServer (listen: ListenConfig, handler: http.RequestL
     connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL, Math.max(100, listen.headersTimeout)),
     requireHostHeader: true
   }, handler)
+  // Expect: 100-continue reaches the handler without Node's automatic 100 Continue: the proxy
+  // sends it only once the request has a route, fits its body limit and has a backend, so a
+  // client is never invited to upload a body that will be refused.
+  server.on('checkContinue', handler)
   // A gateway is not a forward proxy: CONNECT gets 405 and the connection is closed.
   server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
     writeRawError(socket, 'GW_METHOD_NOT_ALLOWED', ['CONNECT'])
@@ -42,14 +47,18 @@ export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket):
     socket.destroy()
     return
   }
-  // A response is already being written on this socket (a timeout mid-answer): just cut it.
-  if ((socket as Socket & { _httpMessage?: unknown })._httpMessage != null) {
-    socket.destroy()
-    return
-  }
   const gw: ErrorCode = code === 'HPE_HEADER_OVERFLOW'
     ? 'GW_HEADERS_TOO_LARGE'
     : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'GW_REQUEST_TIMEOUT' : 'GW_BAD_REQUEST'
+  // Node attaches the response as soon as a head is parsed, so an error in the body phase
+  // (bad chunk size, body too slow) finds one here. Answer through it while its head is unsent,
+  // so the proxy call waiting on it sees the answer; once the head is out, only a cut is left.
+  const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (res != null) {
+    if (res.headersSent) socket.destroy()
+    else sendError(res, new GatewayError(gw), '', true)
+    return
+  }
   writeRawError(socket, gw, [])
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { Pool } from 'undici'
 import type { BackendConfig, PoolConfig } from './config/types.js'
 
@@ -31,7 +32,8 @@ export function createUpstream (backend: BackendConfig, pool: PoolConfig): Pool 
           timeout: timeouts.connect,
           ca: tls.ca,
           rejectUnauthorized: tls.rejectUnauthorized,
-          servername: tls.servername ?? url.hostname
+          // SNI carries host names only (RFC 6066 §3); an IP literal is verified without it.
+          servername: tls.servername ?? (isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? url.hostname : undefined)
         }
       : { timeout: timeouts.connect }
   })

@@ -135,3 +135,13 @@ t.test('a large streamed response arrives whole', async (t) => {
   t.equal(r.status, 200)
   t.equal(sha(r.body), sha(payload))
 })
+
+t.test('Expect: 100-continue with a body over the route limit gets 413 and no 100 Continue', async (t) => {
+  const b = await startBackend(t, 'echo', echo)
+  const gw = await startGateway(t, poolYaml([b], 'routes: [ { match: { pathPrefix: / }, pool: web, maxBodySize: 1kb } ]\n'))
+  const r = await rawExchange(gw.port, 'POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000000\r\n\r\n')
+  t.match(r.text, /^HTTP\/1\.1 413 /, 'refused before the client was invited to upload')
+  t.notMatch(r.text, /100 Continue/)
+  t.ok(r.closed)
+  t.equal(b.seen.length, 0)
+})

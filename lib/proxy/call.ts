@@ -103,7 +103,8 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
   private readonly onClientClose = (): void => {
     if (this.done) return
     this.clientGone = true
-    this.status = CLIENT_CLOSED
+    // Ended by someone else (the client error handler answered 400/408): log that status.
+    this.status = this.res.writableEnded ? this.res.statusCode : CLIENT_CLOSED
     // abortUpstream is null while the request waits for a connection; onConnect aborts then.
     this.abortUpstream?.()
   }

@@ -62,6 +62,7 @@ export class Proxy implements CallOwner {
     if (backend === undefined) {
       return this.reject(req, res, requestId, new GatewayError('GW_NO_BACKEND', [pool.name]))
     }
+    if (body !== null && req.headers.expect !== undefined) res.writeContinue()
     const call = new ProxyCall(this, req, res, route, backend, requestId)
     const headers = requestHeaders(req.rawHeaders, {
       clientIp: req.socket.remoteAddress ?? '',
@@ -118,7 +119,7 @@ function routingHost (host: string): string {
 /**
  * Refuses targets a backend could read differently from the router: anything not in origin
  * form (after absolute-form was rewritten), and "." or ".." path segments, raw or
- * percent-encoded. Backends resolve those, so "/public/../admin" would match the /public route
+ * percent-encoded, and with path parameters. Backends resolve those, so "/public/../admin" would match the /public route
  * and then reach /admin.
  */
 function unsafeTarget (url: string): boolean {
@@ -126,5 +127,6 @@ function unsafeTarget (url: string): boolean {
   if (!url.includes('/.') && !url.includes('%2')) return false
   const q = url.indexOf('?')
   const path = (q === -1 ? url : url.slice(0, q)).replace(/%2e/gi, '.')
-  return /\/\.\.?(?:\/|$)/.test(path)
+  // ";" ends a segment for servlet containers ("/..;/admin" is "/../admin" to Tomcat and Jetty).
+  return /\/\.\.?(?:[/;]|$)/.test(path)
 }

@@ -18,9 +18,9 @@ export function sendError (res: ServerResponse, err: GatewayError, requestId: st
   const headers = [
     'content-type', 'application/json; charset=utf-8',
     'content-length', String(Buffer.byteLength(body)),
-    'cache-control', 'no-store',
-    'x-request-id', requestId
+    'cache-control', 'no-store'
   ]
+  if (requestId !== '') headers.push('x-request-id', requestId)
   if (err.status === 503) headers.push('retry-after', RETRY_AFTER_SECONDS)
   if (bodyUnread) res.shouldKeepAlive = false
   res.writeHead(err.status, headers)

@@ -1,0 +1,96 @@
+/**
+ * The config loader: YAML text or file in, a normalised GatewayConfig (types.ts) out, or a
+ * ConfigError listing every issue found. Stages, in order:
+ *   1. YAML parse (syntax errors stop here, with their line)
+ *   2. environment substitution in string values (after parsing, so values cannot inject YAML)
+ *   3. coercion of whole-value substitutions to the schema's type
+ *   4. TypeBox schema check (unknown keys, types, ranges)
+ *   5. normalisation: defaults, units, URLs, references, cross-field checks
+ * Stages 2 to 5 all report into one list, so one run shows every problem.
+ */
+
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { GatewayConfig } from './types.js'
+import { ConfigError, IssueList } from './issues.js'
+import { parseYaml, YamlSyntaxError } from './yaml.js'
+import { substituteEnv } from './env.js'
+import { checkSchema, coerceSubstitutions } from './validate.js'
+import { normalise } from './normalise.js'
+import { fsReason } from './fields.js'
+
+export { ConfigError, type ConfigIssue } from './issues.js'
+export { parseDuration, parseSize } from './duration.js'
+export { DEFAULTS, LOG_LEVELS } from './schema.js'
+
+export interface LoadTextOptions {
+  /** Variables for ${VAR} substitution; default process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Folder for relative file paths (tls.caFile); default process.cwd(). */
+  baseDir?: string
+  /** File name shown in the error message's first line. */
+  source?: string
+}
+
+/** The default config path, relative to the working directory. */
+export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
+
+/** Parses, substitutes, validates and normalises. Throws ConfigError; never returns a partial config. */
+export function loadConfigText (text: string, opts: LoadTextOptions = {}): GatewayConfig {
+  let parsed
+  try {
+    parsed = parseYaml(text)
+  } catch (err) {
+    if (err instanceof YamlSyntaxError) throw new ConfigError([err.issue], opts.source)
+    throw err
+  }
+  const issues = new IssueList(parsed.lineOf)
+  if (parsed.value === undefined || parsed.value === null) {
+    issues.add([], 'the config is empty; it needs at least a pools section')
+    throw new ConfigError(issues.list(), opts.source)
+  }
+  const { value, substituted } = substituteEnv(parsed.value, opts.env ?? process.env, issues)
+  coerceSubstitutions(value, substituted, issues)
+  checkSchema(value, issues)
+  const config = normalise({ issues, baseDir: opts.baseDir ?? process.cwd() }, value)
+  if (issues.size > 0) throw new ConfigError(issues.list(), opts.source)
+  return config
+}
+
+/**
+ * Reads and loads a config file; relative paths inside it resolve against its folder. A file
+ * that cannot be read is a ConfigError with one issue at path "".
+ */
+export function loadConfigFile (path: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const file = resolve(path)
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${fsReason(err)}` }], path)
+  }
+  return loadConfigText(text, { env, baseDir: dirname(file), source: path })
+}
+
+/**
+ * Which config file to load: `--config PATH` or `--config=PATH` (the last one wins; scanning
+ * stops at `--`), else $GATEWAY_CONFIG when non-empty, else config/gateway.yaml. The result is
+ * absolute, resolved against `cwd`. `--config` without a path is a ConfigError.
+ */
+export function resolveConfigPath (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
+  let chosen: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') break
+    if (arg.startsWith('--config=')) {
+      chosen = arg.slice('--config='.length)
+    } else if (arg === '--config') {
+      const next = argv[i + 1]
+      if (next === undefined || next.startsWith('--')) chosen = ''
+      else { chosen = next; i++ }
+    } else continue
+    if (chosen === '') throw new ConfigError([{ path: '', message: '--config needs a file path: --config PATH or --config=PATH' }])
+  }
+  const fromEnv = env.GATEWAY_CONFIG
+  return resolve(cwd, chosen ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH))
+}

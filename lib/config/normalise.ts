@@ -1,0 +1,68 @@
+/**
+ * Builds the GatewayConfig (types.ts) from a schema-checked document: applies DEFAULTS,
+ * converts durations to ms and sizes to bytes, and checks what the schema cannot express
+ * (URLs, names, references between sections, combinations Node would reject at listen time).
+ */
+
+import type { GatewayConfig, ListenConfig, AdminConfig, LogConfig } from './types.js'
+import { DEFAULTS, LOG_LEVELS } from './schema.js'
+import { bool, duration, int, isObj, section, size, str, type Ctx, type Obj } from './fields.js'
+import { normalisePools } from './pools.js'
+import { normaliseRoutes } from './routes.js'
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]'])
+
+export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
+  const root: Obj = isObj(raw) ? raw : {}
+  const poolNames = isObj(root.pools) ? Object.keys(root.pools) : []
+  const listen = normaliseListen(ctx, section(root, 'listen'))
+  const admin = normaliseAdmin(section(root, 'admin'))
+  checkPortClash(ctx, listen, admin)
+  const l = section(root, 'log')
+  const level = str(l, 'level', DEFAULTS.log.level)
+  return {
+    listen,
+    admin,
+    pools: normalisePools(ctx, root.pools),
+    routes: normaliseRoutes(ctx, root.routes, poolNames),
+    log: {
+      level: (LOG_LEVELS as readonly string[]).includes(level) ? level as LogConfig['level'] : DEFAULTS.log.level,
+      access: bool(l, 'access', DEFAULTS.log.access)
+    },
+    shutdown: { timeout: duration(ctx, section(root, 'shutdown'), 'timeout', ['shutdown'], DEFAULTS.shutdown.timeout, 0) }
+  }
+}
+
+function normaliseListen (ctx: Ctx, o: Obj): ListenConfig {
+  const d = DEFAULTS.listen
+  const at = ['listen']
+  const listen: ListenConfig = {
+    host: str(o, 'host', d.host),
+    port: int(o, 'port', d.port),
+    trustProxy: bool(o, 'trustProxy', d.trustProxy),
+    headersTimeout: duration(ctx, o, 'headersTimeout', at, d.headersTimeout, 1),
+    requestTimeout: duration(ctx, o, 'requestTimeout', at, d.requestTimeout, 0), // 0 disables, as in Node
+    keepAliveTimeout: duration(ctx, o, 'keepAliveTimeout', at, d.keepAliveTimeout, 1),
+    maxHeaderSize: size(ctx, o, 'maxHeaderSize', at, d.maxHeaderSize, 1)
+  }
+  // Node's http.createServer throws when headersTimeout > requestTimeout (unless the latter is 0).
+  if (listen.requestTimeout > 0 && listen.headersTimeout > listen.requestTimeout &&
+    !ctx.issues.has(['listen', 'headersTimeout']) && !ctx.issues.has(['listen', 'requestTimeout'])) {
+    ctx.issues.add(['listen', 'headersTimeout'],
+      `must not be longer than listen.requestTimeout (${listen.headersTimeout} ms > ${listen.requestTimeout} ms)`)
+  }
+  return listen
+}
+
+function normaliseAdmin (o: Obj): AdminConfig {
+  const d = DEFAULTS.admin
+  return { host: str(o, 'host', d.host), port: int(o, 'port', d.port), token: str(o, 'token', d.token) }
+}
+
+/** The two servers cannot share a port on overlapping addresses; say so now, not as EADDRINUSE. */
+function checkPortClash (ctx: Ctx, listen: ListenConfig, admin: AdminConfig): void {
+  if (listen.port === 0 || listen.port !== admin.port) return
+  if (listen.host === admin.host || WILDCARD_HOSTS.has(listen.host) || WILDCARD_HOSTS.has(admin.host)) {
+    ctx.issues.add(['admin', 'port'], `${admin.port} is also listen.port; the admin server needs a port of its own`)
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The accepted YAML shape as a TypeBox schema, and the defaults. The schema checks structure and
+ * types only (unknown keys, wrong types, ranges); meaning (URLs, durations, pool references) is
+ * checked by normalise.ts, which also applies DEFAULTS. Every object is closed
+ * (`additionalProperties: false`) except an algorithm's options, which belong to the algorithm.
+ */
+
+import { Type, type TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const HOST_HEADER_MODES = ['preserve', 'backend'] as const
+
+/** Defaults in normalised units: durations in ms, sizes in bytes. */
+export const DEFAULTS = Object.freeze({
+  listen: Object.freeze({
+    host: '127.0.0.1',
+    port: 8080,
+    trustProxy: false,
+    headersTimeout: 10_000, // 10s
+    requestTimeout: 300_000, // 5m
+    keepAliveTimeout: 65_000, // 65s, above common client and LB idle timeouts (60s)
+    maxHeaderSize: 16 * 1024 // 16kb, Node's own default
+  }),
+  admin: Object.freeze({ host: '127.0.0.1', port: 9901, token: '' }),
+  pool: Object.freeze({
+    algorithm: 'round-robin',
+    hostHeader: 'preserve' as const,
+    timeouts: Object.freeze({ connect: 5_000, request: 60_000, idle: 4_000 }),
+    tls: Object.freeze({ rejectUnauthorized: true })
+  }),
+  backend: Object.freeze({ weight: 1 }),
+  route: Object.freeze({ pathPrefix: '/', stripPrefix: false, maxBodySize: 0 }),
+  log: Object.freeze({ level: 'info' as const, access: true }),
+  shutdown: Object.freeze({ timeout: 30_000 })
+})
+
+const closed = { additionalProperties: false } as const
+
+const Duration = (def: number): TSchema => Type.Union([Type.String(), Type.Number()], {
+  default: def, description: 'a duration (a number of ms, or 250ms, 5s, 1m, 1h)'
+})
+const Size = (def: number): TSchema => Type.Union([Type.String(), Type.Number()], {
+  default: def, description: 'a size (a number of bytes, or 512b, 16kb, 1mb, 1gb)'
+})
+const Port = (def: number): TSchema => Type.Integer({ minimum: 0, maximum: 65535, default: def })
+const Name = (opts: object = {}): TSchema => Type.String({ minLength: 1, ...opts })
+const OneOf = (values: readonly string[], def: string): TSchema =>
+  Type.Union(values.map((v) => Type.Literal(v)), { default: def })
+
+export const ListenSchema = Type.Object({
+  host: Type.Optional(Name({ default: DEFAULTS.listen.host })),
+  port: Type.Optional(Port(DEFAULTS.listen.port)),
+  trustProxy: Type.Optional(Type.Boolean({ default: DEFAULTS.listen.trustProxy })),
+  headersTimeout: Type.Optional(Duration(DEFAULTS.listen.headersTimeout)),
+  requestTimeout: Type.Optional(Duration(DEFAULTS.listen.requestTimeout)),
+  keepAliveTimeout: Type.Optional(Duration(DEFAULTS.listen.keepAliveTimeout)),
+  maxHeaderSize: Type.Optional(Size(DEFAULTS.listen.maxHeaderSize))
+}, closed)
+
+export const AdminSchema = Type.Object({
+  host: Type.Optional(Name({ default: DEFAULTS.admin.host })),
+  port: Type.Optional(Port(DEFAULTS.admin.port)),
+  token: Type.Optional(Type.String({ default: DEFAULTS.admin.token }))
+}, closed)
+
+export const AlgorithmSchema = Type.Union([
+  Name(),
+  Type.Object({ name: Name() }, { additionalProperties: true })
+], { default: DEFAULTS.pool.algorithm, description: 'an algorithm name, or a mapping with a name key plus the algorithm\'s options' })
+
+export const BackendSchema = Type.Object({
+  url: Name(),
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: DEFAULTS.backend.weight })),
+  id: Type.Optional(Name())
+}, closed)
+
+export const PoolSchema = Type.Object({
+  algorithm: Type.Optional(AlgorithmSchema),
+  backends: Type.Array(BackendSchema, { minItems: 1, minMessage: 'must list at least one backend' }),
+  timeouts: Type.Optional(Type.Object({
+    connect: Type.Optional(Duration(DEFAULTS.pool.timeouts.connect)),
+    request: Type.Optional(Duration(DEFAULTS.pool.timeouts.request)),
+    idle: Type.Optional(Duration(DEFAULTS.pool.timeouts.idle))
+  }, closed)),
+  tls: Type.Optional(Type.Object({
+    caFile: Type.Optional(Name()),
+    rejectUnauthorized: Type.Optional(Type.Boolean({ default: DEFAULTS.pool.tls.rejectUnauthorized })),
+    servername: Type.Optional(Name())
+  }, closed)),
+  hostHeader: Type.Optional(OneOf(HOST_HEADER_MODES, DEFAULTS.pool.hostHeader))
+}, closed)
+
+export const RouteSchema = Type.Object({
+  match: Type.Optional(Type.Object({
+    host: Type.Optional(Name()),
+    pathPrefix: Type.Optional(Name({ default: DEFAULTS.route.pathPrefix })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    methods: Type.Optional(Type.Array(Name(), { minItems: 1, minMessage: 'must list at least one method (or leave methods out to match all)' }))
+  }, closed)),
+  pool: Name(),
+  stripPrefix: Type.Optional(Type.Boolean({ default: DEFAULTS.route.stripPrefix })),
+  maxBodySize: Type.Optional(Size(DEFAULTS.route.maxBodySize))
+}, closed)
+
+export const ConfigSchema = Type.Object({
+  listen: Type.Optional(ListenSchema),
+  admin: Type.Optional(AdminSchema),
+  pools: Type.Record(Type.String(), PoolSchema, { minProperties: 1, minMessage: 'must define at least one pool' }),
+  routes: Type.Optional(Type.Array(RouteSchema, { minItems: 1, minMessage: 'must list at least one route (or leave routes out when there is a single pool)' })),
+  log: Type.Optional(Type.Object({
+    level: Type.Optional(OneOf(LOG_LEVELS, DEFAULTS.log.level)),
+    access: Type.Optional(Type.Boolean({ default: DEFAULTS.log.access }))
+  }, closed)),
+  shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration(DEFAULTS.shutdown.timeout)) }, closed))
+}, { ...closed, description: 'a mapping with at least a pools section' })
+
+export const configChecker = TypeCompiler.Compile(ConfigSchema)
+
+/** The schema that governs the value at `segs`, or undefined (e.g. inside algorithm options). */
+export function schemaAt (segs: ReadonlyArray<string | number>): TSchema | undefined {
+  let s: TSchema | undefined = ConfigSchema
+  for (const seg of segs) {
+    if (s === undefined) return undefined
+    s = childSchema(s, seg)
+  }
+  return s
+}
+
+function childSchema (s: TSchema, seg: string | number): TSchema | undefined {
+  if (Array.isArray(s.anyOf)) {
+    for (const member of s.anyOf as TSchema[]) {
+      const found = childSchema(member, seg)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (s.type === 'array') return typeof seg === 'number' ? s.items as TSchema : undefined
+  if (s.type !== 'object' || typeof seg !== 'string') return undefined
+  if (s.properties !== undefined && Object.hasOwn(s.properties, seg)) return s.properties[seg] as TSchema
+  if (s.patternProperties !== undefined) return Object.values(s.patternProperties)[0] as TSchema
+  return undefined
+}
+
+/** Plain-English name of what a schema accepts, for "expected X, got Y" messages. */
+export function describeSchema (s: TSchema): string {
+  if (typeof s.description === 'string') return s.description
+  if (Array.isArray(s.anyOf) && s.anyOf.every((m: TSchema) => 'const' in m)) {
+    return `one of: ${s.anyOf.map((m: TSchema) => String(m.const)).join(', ')}`
+  }
+  switch (s.type) {
+    case 'integer':
+      if (s.minimum !== undefined && s.maximum !== undefined) return `an integer from ${s.minimum} to ${s.maximum}`
+      return 'an integer'
+    case 'number': return 'a number'
+    case 'string': return s.minLength !== undefined && s.minLength > 0 ? 'a non-empty string' : 'a string'
+    case 'boolean': return 'true or false'
+    case 'array': return 'a list'
+    default: return 'a mapping'
+  }
+}

@@ -1,0 +1,97 @@
+// Defaults: a minimal config (one pool, one backend) comes back fully populated with the
+// documented defaults, in the normalised units of lib/config/types.ts.
+import t from 'tap'
+import { DEFAULTS, loadConfigText } from '../lib/config/load.js'
+import type { GatewayConfig } from '../lib/config/types.js'
+
+const MINIMAL = 'pools:\n  web:\n    backends:\n      - url: http://127.0.0.1:9001\n'
+
+t.test('a minimal config gets every default', async (t) => {
+  const expected: GatewayConfig = {
+    listen: { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384 },
+    admin: { host: '127.0.0.1', port: 9901, token: '' },
+    pools: {
+      web: {
+        name: 'web',
+        algorithm: { name: 'round-robin', options: {} },
+        backends: [{ id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1 }],
+        timeouts: { connect: 5_000, request: 60_000, idle: 4_000 },
+        tls: { rejectUnauthorized: true },
+        hostHeader: 'preserve'
+      }
+    },
+    routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }],
+    log: { level: 'info', access: true },
+    shutdown: { timeout: 30_000 }
+  }
+  t.strictSame(loadConfigText(MINIMAL, { env: {} }), expected)
+})
+
+t.test('DEFAULTS holds the same values, in ms and bytes, and is frozen', async (t) => {
+  t.same(DEFAULTS.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384 })
+  t.same(DEFAULTS.admin, { host: '127.0.0.1', port: 9901, token: '' })
+  t.same(DEFAULTS.pool, { algorithm: 'round-robin', hostHeader: 'preserve', timeouts: { connect: 5_000, request: 60_000, idle: 4_000 }, tls: { rejectUnauthorized: true } })
+  t.same(DEFAULTS.backend, { weight: 1 })
+  t.same(DEFAULTS.route, { pathPrefix: '/', stripPrefix: false, maxBodySize: 0 })
+  t.same(DEFAULTS.log, { level: 'info', access: true })
+  t.same(DEFAULTS.shutdown, { timeout: 30_000 })
+  t.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.listen) && Object.isFrozen(DEFAULTS.pool.timeouts))
+})
+
+t.test('partial sections keep defaults for the keys left out', async (t) => {
+  const c = loadConfigText(`listen: { port: 0 }
+admin: { token: secret }
+log: { level: debug }
+${MINIMAL}    timeouts: { connect: 1s }
+    tls: { servername: api.internal }
+`, { env: {} })
+  t.same(c.listen, { ...DEFAULTS.listen, port: 0 })
+  t.same(c.admin, { ...DEFAULTS.admin, token: 'secret' })
+  t.same(c.log, { level: 'debug', access: true })
+  t.same(c.pools.web.timeouts, { connect: 1000, request: 60_000, idle: 4_000 })
+  t.strictSame(c.pools.web.tls, { rejectUnauthorized: true, servername: 'api.internal' })
+})
+
+t.test('route defaults: match, pathPrefix, stripPrefix, maxBodySize', async (t) => {
+  const c = loadConfigText(`${MINIMAL}routes:\n  - pool: web\n  - { match: { host: a.local }, pool: web }\n`, { env: {} })
+  t.strictSame(c.routes, [
+    { match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 },
+    { match: { host: 'a.local', pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }
+  ])
+})
+
+t.test('the full example from the brief loads', async (t) => {
+  const c = loadConfigText(`listen: { host: 127.0.0.1, port: 8080, trustProxy: false, headersTimeout: 10s, requestTimeout: 5m, keepAliveTimeout: 65s, maxHeaderSize: 16kb }
+admin:  { host: 127.0.0.1, port: 9901, token: "\${GATEWAY_ADMIN_TOKEN:-}" }
+pools:
+  web:
+    algorithm: round-robin
+    backends:
+      - url: http://127.0.0.1:9001
+      - { url: http://127.0.0.1:9002, weight: 2, id: web-2 }
+    timeouts: { connect: 2s, request: 30s, idle: 60s }
+    hostHeader: preserve
+  api:
+    algorithm: { name: round-robin }
+    backends: [ { url: "https://api.internal/v1/" } ]
+    hostHeader: backend
+routes:
+  - { match: { host: api.local, pathPrefix: /api, headers: { x-canary: "1" }, methods: [GET] }, pool: api, stripPrefix: true, maxBodySize: 10mb }
+  - { match: { pathPrefix: / }, pool: web }
+log: { level: info, access: true }
+shutdown: { timeout: 30s }
+`, { env: {} })
+  t.same(c.pools.web.backends, [
+    { id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1 },
+    { id: 'web-2', url: 'http://127.0.0.1:9002', weight: 2 }
+  ])
+  t.same(c.pools.api.backends, [{ id: 'api.internal:443', url: 'https://api.internal/v1', weight: 1 }])
+  t.equal(c.pools.api.hostHeader, 'backend')
+  t.strictSame(c.routes[0], {
+    match: { host: 'api.local', pathPrefix: '/api', headers: { 'x-canary': '1' }, methods: ['GET'] },
+    pool: 'api',
+    stripPrefix: true,
+    maxBodySize: 10 * 1024 * 1024
+  })
+  t.same(Object.keys(c.pools), ['web', 'api'], 'pool order follows the file')
+})
