@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
@@ -21,9 +21,25 @@ export interface BuildOptions {
 /** A client's X-Request-Id is kept when it is sane (visible ASCII, at most 128 chars). */
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/
 
+/**
+ * Generated ids are a random per-process prefix and a counter: unique across restarts and
+ * processes, and far cheaper per request than a random UUID.
+ */
+const ID_PREFIX = randomBytes(6).toString('hex')
+let idCounter = 0
+
 function requestId (req: IncomingMessage): string {
-  const id = req.headers['x-request-id']
-  return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID()
+  // rawHeaders, not req.headers: Node builds that object lazily and the proxy never needs it.
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === 12 && name.toLowerCase() === 'x-request-id') {
+      const id = raw[i + 1]!
+      if (REQUEST_ID.test(id)) return id
+      break
+    }
+  }
+  return `${ID_PREFIX}-${(++idCounter).toString(36)}`
 }
 
 /** Catalogue errors raised inside Fastify's own lifecycle (not the proxy's), same JSON shape. */

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { RouteConfig } from './config/types.js'
 import type { BackendPool } from './pool.js'
 
@@ -21,7 +21,7 @@ export interface Router {
   /** Whether any route looks at the Host header (so the proxy can skip normalising it). */
   readonly usesHost: boolean
   /** First route that matches, or undefined. `host` is lower-case without port (or ""). */
-  match (method: string, host: string, url: string, headers: IncomingHttpHeaders): CompiledRoute | undefined
+  match (method: string, host: string, url: string, req: IncomingMessage): CompiledRoute | undefined
 }
 
 export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMap<string, BackendPool>): Router {
@@ -45,14 +45,15 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
   const usesHost = compiled.some((r) => r.host !== undefined || r.hostSuffix !== undefined)
   return {
     usesHost,
-    match (method, host, url, headers) {
+    match (method, host, url, req) {
       for (let i = 0; i < compiled.length; i++) {
         const r = compiled[i]!
         if (r.methods !== undefined && !r.methods.has(method)) continue
         if (r.host !== undefined && r.host !== host) continue
         if (r.hostSuffix !== undefined && !host.endsWith(r.hostSuffix)) continue
         if (r.prefix.length > 0 && !prefixMatches(url, r.prefix)) continue
-        if (r.headers !== undefined && !headersMatch(headers, r.headers)) continue
+        // req.headers is built lazily by Node: only header-matching routes pay for it.
+        if (r.headers !== undefined && !headersMatch(req.headers, r.headers)) continue
         return r
       }
       return undefined

@@ -39,6 +39,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
   status = 0
   bytes = 0
   private abortUpstream: ((err?: Error) => void) | null = null
+  private resume: (() => void) | null = null
   private done = false
   private clientGone = false
 
@@ -69,13 +70,16 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
       this.abortUpstream?.(new GatewayError('GW_UPSTREAM_ERROR', [], err))
       return false
     }
-    res.on('drain', resume)
+    this.resume = resume
     return true
   }
 
   onData (chunk: Buffer): boolean {
     this.bytes += chunk.length
-    return this.res.write(chunk)
+    if (this.res.write(chunk)) return true
+    // The client is slower than the backend: undici pauses the upstream socket until drain.
+    this.res.once('drain', this.resume!)
+    return false
   }
 
   onComplete (): void {

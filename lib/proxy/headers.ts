@@ -27,54 +27,92 @@ export function connectionTokens (value: string | undefined): Set<string> | unde
   return set
 }
 
+/**
+ * What one pass over the client's raw headers yields: the headers to forward (hop-by-hop and
+ * forwarding headers already left out) and the few values the proxy needs. Reading rawHeaders
+ * directly spares Node building the lazy `req.headers` object on every request.
+ */
+export interface RequestScan {
+  headers: string[]
+  /** The Host header, as sent ("" when none). */
+  host: string
+  contentLength: string | undefined
+  chunked: boolean
+  expect: boolean
+  /** Incoming X-Forwarded-* values, kept only when the client is trusted. */
+  xff: string
+  xfProto: string
+  xfHost: string
+  /** Names the client's Connection header lists (they are hop-by-hop too). */
+  named: Set<string> | undefined
+}
+
+export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean): RequestScan {
+  const scan: RequestScan = {
+    headers: [], host: '', contentLength: undefined, chunked: false, expect: false,
+    xff: '', xfProto: '', xfHost: '', named: undefined
+  }
+  const out = scan.headers
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    const value = raw[i + 1]!
+    const lk = name.toLowerCase()
+    switch (lk) {
+      case 'host':
+        scan.host = value
+        continue
+      case 'content-length':
+        scan.contentLength = value
+        break
+      case 'transfer-encoding':
+        scan.chunked = true
+        continue
+      case 'expect':
+        scan.expect = true
+        continue
+      case 'connection':
+        scan.named = connectionTokens(value)
+        continue
+      case 'x-request-id':
+        continue
+      case 'x-forwarded-for':
+        if (trustProxy) scan.xff = scan.xff === '' ? value : `${scan.xff}, ${value}`
+        continue
+      case 'x-forwarded-proto':
+        if (trustProxy && scan.xfProto === '') scan.xfProto = value
+        continue
+      case 'x-forwarded-host':
+        if (trustProxy && scan.xfHost === '') scan.xfHost = value
+        continue
+    }
+    if (HOP_BY_HOP.has(lk)) continue
+    out.push(name, value)
+  }
+  if (scan.named !== undefined) scan.headers = withoutNamed(out, scan.named)
+  return scan
+}
+
 export interface ForwardInfo {
   clientIp: string
   proto: string
   /** Value to send as Host. */
   host: string
-  /** The client's own Host (for X-Forwarded-Host); "" when it sent none. */
+  /** The host the client addressed, for X-Forwarded-Host ("" when none). */
   clientHost: string
   requestId: string
-  trustProxy: boolean
-  /** From connectionTokens() of the client's Connection header. */
-  named: Set<string> | undefined
 }
 
-/** Headers to send upstream: the client's, less hop-by-hop, plus Host, X-Forwarded-*, Via and X-Request-Id. */
-export function requestHeaders (raw: readonly string[], info: ForwardInfo): string[] {
-  const out: string[] = []
-  let xff = ''
-  let xfProto = ''
-  let xfHost = ''
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!
-    const lk = name.toLowerCase()
-    if (HOP_BY_HOP.has(lk)) continue
-    switch (lk) {
-      case 'host':
-      case 'x-request-id':
-        continue
-      case 'x-forwarded-for':
-        if (info.trustProxy) xff = xff === '' ? raw[i + 1]! : `${xff}, ${raw[i + 1]!}`
-        continue
-      case 'x-forwarded-proto':
-        if (info.trustProxy && xfProto === '') xfProto = raw[i + 1]!
-        continue
-      case 'x-forwarded-host':
-        if (info.trustProxy && xfHost === '') xfHost = raw[i + 1]!
-        continue
-    }
-    if (info.named !== undefined && info.named.has(lk)) continue
-    out.push(name, raw[i + 1]!)
-  }
+/** Completes the scanned headers with Host, X-Forwarded-*, Via and X-Request-Id; returns them. */
+export function forwardHeaders (scan: RequestScan, info: ForwardInfo): string[] {
+  const out = scan.headers
   out.push(
     'host', info.host,
-    'x-forwarded-for', xff === '' ? info.clientIp : `${xff}, ${info.clientIp}`,
-    'x-forwarded-proto', xfProto === '' ? info.proto : xfProto,
+    'x-forwarded-for', scan.xff === '' ? info.clientIp : `${scan.xff}, ${info.clientIp}`,
+    'x-forwarded-proto', scan.xfProto === '' ? info.proto : scan.xfProto,
     'via', VIA,
     'x-request-id', info.requestId
   )
-  const fwdHost = xfHost === '' ? info.clientHost : xfHost
+  const fwdHost = scan.xfHost === '' ? info.clientHost : scan.xfHost
   if (fwdHost !== '') out.push('x-forwarded-host', fwdHost)
   return out
 }

@@ -2,14 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Router } from '../router.js'
+import type { Backend } from '../backend.js'
 import { forwardPath } from '../router.js'
 import { GatewayError } from '../errors.js'
 import type { SelectionContext } from '../../algorithms/types.js'
-import { connectionTokens, requestHeaders } from './headers.js'
+import { forwardHeaders, scanRequestHeaders } from './headers.js'
 import { ProxyCall, type CallOwner, type CallReport } from './call.js'
 import { BodyLimit } from './body-limit.js'
 import { sendError } from './respond.js'
-import { effectiveHost } from './request-target.js'
+import { absoluteFormHost } from './request-target.js'
 
 export interface ProxyOptions {
   router: Router
@@ -31,6 +32,7 @@ export class Proxy implements CallOwner {
   private readonly trustProxy: boolean
   private readonly accessLog: boolean
   private readonly log: FastifyBaseLogger
+  private readonly backendLogs = new WeakMap<Backend, FastifyBaseLogger>()
 
   constructor (opts: ProxyOptions) {
     this.router = opts.router
@@ -42,36 +44,36 @@ export class Proxy implements CallOwner {
   handle (req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const url = req.url!
     const method = req.method!
-    if (unsafeTarget(url)) return this.reject(req, res, requestId, new GatewayError('GW_BAD_REQUEST'))
-    const host = effectiveHost(req)
-    const route = this.router.match(method, this.router.usesHost ? routingHost(host) : '', url, req.headers)
-    if (route === undefined) return this.reject(req, res, requestId, new GatewayError('GW_ROUTE_NOT_FOUND'))
+    const scan = scanRequestHeaders(req.rawHeaders, this.trustProxy)
+    const cl = scan.contentLength
+    const hasBody = scan.chunked || (cl !== undefined && cl !== '0')
+    if (unsafeTarget(url)) return this.reject(req, res, requestId, hasBody, new GatewayError('GW_BAD_REQUEST'))
+    const host = absoluteFormHost(req) ?? scan.host
+    const route = this.router.match(method, this.router.usesHost ? routingHost(host) : '', url, req)
+    if (route === undefined) return this.reject(req, res, requestId, hasBody, new GatewayError('GW_ROUTE_NOT_FOUND'))
 
-    const cl = req.headers['content-length']
-    const chunked = req.headers['transfer-encoding'] !== undefined
-    let body: Readable | null = chunked || (cl !== undefined && cl !== '0') ? req : null
+    let body: Readable | null = hasBody ? req : null
     if (body !== null && route.maxBodySize > 0) {
       if (cl !== undefined && Number(cl) > route.maxBodySize) {
-        return this.reject(req, res, requestId, new GatewayError('GW_BODY_TOO_LARGE', [route.maxBodySize]))
+        return this.reject(req, res, requestId, true, new GatewayError('GW_BODY_TOO_LARGE', [route.maxBodySize]))
       }
-      if (chunked) body = req.pipe(new BodyLimit(route.maxBodySize))
+      if (scan.chunked) body = req.pipe(new BodyLimit(route.maxBodySize))
     }
 
     const pool = route.pool
     const backend = pool.acquire(FIRST_ATTEMPT)
     if (backend === undefined) {
-      return this.reject(req, res, requestId, new GatewayError('GW_NO_BACKEND', [pool.name]))
+      return this.reject(req, res, requestId, hasBody, new GatewayError('GW_NO_BACKEND', [pool.name]))
     }
-    if (body !== null && req.headers.expect !== undefined) res.writeContinue()
+    // Only now, with a route, a body within limits and a backend, is the client invited to send.
+    if (scan.expect && body !== null) res.writeContinue()
     const call = new ProxyCall(this, req, res, route, backend, requestId)
-    const headers = requestHeaders(req.rawHeaders, {
+    const headers = forwardHeaders(scan, {
       clientIp: req.socket.remoteAddress ?? '',
       proto: 'http',
-      host: pool.config.hostHeader === 'backend' ? backend.authority : (host === '' ? backend.authority : host),
+      host: pool.config.hostHeader === 'backend' || host === '' ? backend.authority : host,
       clientHost: host,
-      requestId,
-      trustProxy: this.trustProxy,
-      named: connectionTokens(req.headers.connection)
+      requestId
     })
     backend.dispatcher.dispatch({
       path: forwardPath(route, backend.basePath, url),
@@ -83,24 +85,31 @@ export class Proxy implements CallOwner {
 
   finished (r: CallReport): void {
     const c = r.call
+    const log = this.backendLog(c.backend, c.route.pool.name)
     if (r.error !== undefined && r.reason !== 'client') {
-      this.log.error({
-        reqId: c.requestId, pool: c.route.pool.name, backend: c.backend.id, code: r.error.code,
-        reason: r.reason, err: r.error.cause ?? r.error
-      }, 'upstream request failed')
+      log.error({ reqId: c.requestId, code: r.error.code, reason: r.reason, err: r.error.cause ?? r.error }, 'upstream request failed')
     }
     if (this.accessLog) {
-      this.log.info({
-        reqId: c.requestId, pool: c.route.pool.name, backend: c.backend.id, method: c.req.method,
-        path: c.req.url, status: r.status, bytes: c.bytes, ms: Math.round((performance.now() - c.start) * 1000) / 1000
+      log.info({
+        reqId: c.requestId, method: c.req.method, path: c.req.url, status: r.status, bytes: c.bytes,
+        ms: Math.round((performance.now() - c.start) * 1000) / 1000
       }, 'access')
     }
   }
 
+  /** A child logger per backend: pool and backend id are serialised once, not on every line. */
+  private backendLog (b: Backend, pool: string): FastifyBaseLogger {
+    let log = this.backendLogs.get(b)
+    if (log === undefined) {
+      log = this.log.child({ pool, backend: b.id })
+      this.backendLogs.set(b, log)
+    }
+    return log
+  }
+
   /** Answers without a backend (404, 413, 503, …): one access line, nothing forwarded. */
-  private reject (req: IncomingMessage, res: ServerResponse, requestId: string, err: GatewayError): void {
-    const bodyPending = !req.complete && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
-    sendError(res, err, requestId, bodyPending)
+  private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError): void {
+    sendError(res, err, requestId, hasBody && !req.complete)
     if (this.accessLog) {
       this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.status, error: err.code }, 'access')
     }

@@ -22,7 +22,7 @@ export function toOriginForm (req: IncomingMessage): string {
   return rest === '' ? '/' : rest.charCodeAt(0) === 63 ? '/' + rest : rest
 }
 
-/** The host the client addressed: the absolute-form authority if any, else the Host header, else "". */
-export function effectiveHost (req: IncomingMessage): string {
-  return (req as WithAuthority)[kAuthority] ?? req.headers.host ?? ''
+/** The authority of an absolute-form target, which overrides the Host header; else undefined. */
+export function absoluteFormHost (req: IncomingMessage): string | undefined {
+  return (req as WithAuthority)[kAuthority]
 }
