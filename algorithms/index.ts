@@ -1,14 +1,23 @@
-import type { AlgorithmFactory } from './types.js'
+import type { AlgorithmDefinition } from './types.js'
 import { roundRobin } from './round-robin.js'
+import { stickyWith } from './sticky.js'
+
+/** Any algorithm definition, whatever its options type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyAlgorithmDefinition = AlgorithmDefinition<any>
 
 /**
- * Registry of built-in algorithms: name to factory. The config loader rejects any other name at
- * load time, so an unknown algorithm is a startup error, never a request-time one.
+ * Registry of built-in algorithms: name to definition. The config loader rejects any other name
+ * at load time and validates each algorithm's options against its schema, so an unknown
+ * algorithm or a bad option is a startup error, never a request-time one.
  */
-export const algorithms: Readonly<Record<string, AlgorithmFactory>> = Object.freeze({
-  'round-robin': roundRobin as AlgorithmFactory
+export const algorithms: Readonly<Record<string, AnyAlgorithmDefinition>> = Object.freeze({
+  'round-robin': roundRobin,
+  sticky: stickyWith(() => algorithms)
 })
 
 export const algorithmNames: readonly string[] = Object.keys(algorithms)
 
-export type { Algorithm, AlgorithmFactory, SelectableBackend, SelectionContext, Outcome } from './types.js'
+export type {
+  Algorithm, AlgorithmDefinition, AlgorithmDeps, KeySource, SelectableBackend, SelectionContext, Outcome
+} from './types.js'

@@ -1,29 +1,33 @@
-import type { Algorithm, SelectableBackend } from './types.js'
+import { Type } from '@sinclair/typebox'
+import type { Algorithm, AlgorithmDefinition, SelectableBackend } from './types.js'
 
 /**
- * Plain rotation, ignoring weights. Each pick starts one past the previous start, and walks the
+ * Plain rotation, ignoring weights. Each pick starts one past the previous start and walks the
  * ring from there until `usable` accepts one, so an unready backend's turn passes to the next
  * backend instead of doubling one backend's share. Backends a, b, c give a b c a b c …
  */
-export function roundRobin<B extends SelectableBackend> (): Algorithm<B> {
-  let list: readonly B[] = []
-  let next = 0
-  return {
-    update (backends) {
-      list = backends
-      if (next >= list.length) next = 0
-    },
-    pick (_ctx, usable) {
-      const n = list.length
-      const start = next
-      next = start + 1 >= n ? 0 : start + 1
-      for (let i = 0; i < n; i++) {
-        let j = start + i
-        if (j >= n) j -= n
-        const b = list[j]!
-        if (usable(b)) return b
+export const roundRobin: AlgorithmDefinition = {
+  options: Type.Object({}, { additionalProperties: false }),
+  create<B extends SelectableBackend> (): Algorithm<B> {
+    let list: readonly B[] = []
+    let next = 0
+    return {
+      update (backends) {
+        list = backends
+        if (next >= list.length) next = 0
+      },
+      pick (_ctx, usable) {
+        const n = list.length
+        const start = next
+        next = start + 1 >= n ? 0 : start + 1
+        for (let i = 0; i < n; i++) {
+          let j = start + i
+          if (j >= n) j -= n
+          const b = list[j]!
+          if (usable(b)) return b
+        }
+        return undefined
       }
-      return undefined
     }
   }
 }

@@ -14,8 +14,10 @@ function issuesOf (text: string): ConfigError['issues'] {
 t.test('a name and an object with options both normalise to { name, options }', async (t) => {
   t.same(loadConfigText(pool('round-robin'), { env: {} }).pools.web.algorithm, { name: 'round-robin', options: {} })
   t.same(loadConfigText(pool('{ name: round-robin }'), { env: {} }).pools.web.algorithm, { name: 'round-robin', options: {} })
-  t.same(loadConfigText(pool('{ name: round-robin, choices: 2, sticky: { header: x-user } }'), { env: {} }).pools.web.algorithm,
-    { name: 'round-robin', options: { choices: 2, sticky: { header: 'x-user' } } }, 'options are every key but name, passed through')
+})
+
+t.test('options are checked against the algorithm\'s own schema, at their path', async (t) => {
+  t.same(issuesOf(pool('{ name: round-robin, choices: 2 }')), [{ path: 'pools.web.algorithm.choices', line: 3, message: 'unknown key' }])
 })
 
 t.test('an unknown name lists the known ones', async (t) => {
@@ -26,8 +28,8 @@ t.test('an unknown name lists the known ones', async (t) => {
 })
 
 t.test('the wrong shape is a type issue', async (t) => {
-  const expected = 'expected an algorithm name, or a mapping with a name key plus the algorithm\'s options'
-  t.same(issuesOf(pool('{ choices: 2 }')), [{ path: 'pools.web.algorithm', line: 3, message: `${expected} (got a mapping)` }])
+  const expected = 'expected an algorithm name, or a mapping with a name (or module) key plus the algorithm\'s options'
+  t.same(issuesOf(pool('{ choices: 2 }')), [{ path: 'pools.web.algorithm.name', line: 3, message: 'required: the algorithm\'s name, or module: PATH for a custom algorithm' }])
   t.same(issuesOf(pool('7')), [{ path: 'pools.web.algorithm', line: 3, message: `${expected} (got the number 7)` }])
   t.same(issuesOf(pool('""')), [{ path: 'pools.web.algorithm', line: 3, message: `${expected} (got the string "")` }])
 })

@@ -17,7 +17,8 @@ t.test('a minimal config gets every default', async (t) => {
         backends: [{ id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1 }],
         timeouts: { connect: 5_000, request: 60_000, idle: 4_000 },
         tls: { rejectUnauthorized: true },
-        hostHeader: 'preserve'
+        hostHeader: 'preserve',
+        slowStart: 0
       }
     },
     routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }],
@@ -30,7 +31,7 @@ t.test('a minimal config gets every default', async (t) => {
 t.test('DEFAULTS holds the same values, in ms and bytes, and is frozen', async (t) => {
   t.same(DEFAULTS.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384 })
   t.same(DEFAULTS.admin, { host: '127.0.0.1', port: 9901, token: '' })
-  t.same(DEFAULTS.pool, { algorithm: 'round-robin', hostHeader: 'preserve', timeouts: { connect: 5_000, request: 60_000, idle: 4_000 }, tls: { rejectUnauthorized: true } })
+  t.same(DEFAULTS.pool, { algorithm: 'round-robin', hostHeader: 'preserve', slowStart: 0, timeouts: { connect: 5_000, request: 60_000, idle: 4_000 }, tls: { rejectUnauthorized: true } })
   t.same(DEFAULTS.backend, { weight: 1 })
   t.same(DEFAULTS.route, { pathPrefix: '/', stripPrefix: false, maxBodySize: 0 })
   t.same(DEFAULTS.log, { level: 'info', access: true })

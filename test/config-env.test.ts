@@ -114,12 +114,12 @@ t.test('environment values cannot inject YAML structure', async (t) => {
   t.equal(c.listen.port, 8080)
 })
 
-t.test('keys are not substituted; algorithm options keep strings', async (t) => {
+t.test('keys are not substituted; algorithm options take their schema\'s types', async (t) => {
   const issues = issuesOf(`listen: { "\${K}": 1 }\n${POOLS}`, { K: 'port' })
   t.same(issues.map((i) => i.path), ['listen.${K}'])
   t.match(issues[0].message, /^unknown key/)
-  const c = loadConfigText(`pools:\n  web:\n    algorithm: { name: round-robin, n: "\${N}" }\n    backends: [ { url: "http://a:1" } ]\n`, { env: { N: '2' } })
-  t.same(c.pools.web.algorithm, { name: 'round-robin', options: { n: '2' } }, 'no schema to coerce to: left as a string')
+  const c = loadConfigText(`pools:\n  web:\n    algorithm: { name: sticky, maxAge: "\${N}" }\n    backends: [ { url: "http://a:1" } ]\n`, { env: { N: '2' } })
+  t.same(c.pools.web.algorithm, { name: 'sticky', options: { maxAge: 2, cookie: 'ub_affinity', inner: 'round-robin' } }, 'converted to the integer the schema asks for, defaults filled in')
 })
 
 t.test('a substitution in flow style needs quotes (YAML reads { and } as structure)', async (t) => {

@@ -7,44 +7,20 @@
 import http from 'node:http'
 import net from 'node:net'
 import t from 'tap'
+import type { Test } from 'tap'
 import { poolYaml, rawExchange, send, startBackend, startGateway } from './helpers/gateway.js'
+import { assertNoLeak, firstReply } from './helpers/raw-reply.js'
 
-/** Extra for assertions that pin a known gateway bug: they run, and a failure is reported as TODO. */
-interface Extra { todo?: string }
-
-interface Asserts {
-  ok: (v: unknown, msg: string, extra: Extra) => boolean
-  equal: (a: unknown, b: unknown, msg: string, extra: Extra) => boolean
-  notOk: (v: unknown, msg: string, extra: Extra) => boolean
-}
-
-interface RawReply { status: number, head: string, body: string }
-
-function firstReply (text: string): RawReply | undefined {
-  const end = text.indexOf('\r\n\r\n')
-  if (end === -1) return undefined
-  const head = text.slice(0, end)
-  const status = /^HTTP\/1\.1 (\d{3}) /.exec(head)
-  const cl = /\r\ncontent-length: *(\d+)/i.exec(head)
-  const len = cl === null ? text.length - end - 4 : Number(cl[1])
-  return { status: status === null ? 0 : Number(status[1]), head, body: text.slice(end + 4, end + 4 + len) }
-}
-
-/** Error bodies never carry internal addresses, errno strings or stack traces. */
-function assertNoLeak (t: Asserts, body: string, extra: Extra = {}): void {
-  for (const s of ['127.0.0.1', 'ECONN', 'Error:', '    at ']) t.notOk(body.includes(s), `body does not contain ${JSON.stringify(s)}`, extra)
-}
-
-/** The first response in `text` is the catalogue error `code`; `extra.todo` marks a known gateway bug. */
-function assertError (t: Asserts, text: string, status: number, code: string, extra: Extra = {}): void {
+/** The first response in `text` is the catalogue error `code`. */
+function assertError (t: Test, text: string, status: number, code: string): void {
   const reply = firstReply(text)
-  t.ok(reply, `the gateway answered ${status}`, extra)
+  t.ok(reply, `the gateway answered ${status}`)
   if (reply === undefined) return
-  t.equal(reply.status, status, `status ${status}`, extra)
+  t.equal(reply.status, status, `status ${status}`)
   let parsed: { error?: unknown } = {}
-  try { parsed = JSON.parse(reply.body) as typeof parsed } catch { t.ok(false, `body is JSON: ${reply.body}`, extra) }
-  t.equal(parsed.error, code, `error code ${code}`, extra)
-  assertNoLeak(t, reply.body, extra)
+  try { parsed = JSON.parse(reply.body) as typeof parsed } catch { t.ok(false, `body is JSON: ${reply.body}`) }
+  t.equal(parsed.error, code, `error code ${code}`)
+  assertNoLeak(t, reply.body)
 }
 
 const MAX_BODY = 1024

@@ -5,11 +5,10 @@
 
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { algorithmNames } from '../../algorithms/index.js'
-import type { AlgorithmConfig, BackendConfig, PoolConfig, TlsConfig } from './types.js'
+import { normaliseAlgorithm } from './algorithm.js'
+import type { BackendConfig, PoolConfig, TlsConfig } from './types.js'
 import { DEFAULTS, HOST_HEADER_MODES } from './schema.js'
 import { bool, duration, fsReason, int, isObj, section, str, type Ctx, type Obj } from './fields.js'
-import { closest } from './validate.js'
 
 /** Pool names appear in routes, metrics labels and admin URLs, so keep them plain. */
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/
@@ -42,27 +41,9 @@ function normalisePool (ctx: Ctx, name: string, p: Obj, segs: string[]): PoolCon
       idle: duration(ctx, t, 'idle', [...segs, 'timeouts'], DEFAULTS.pool.timeouts.idle, 1)
     },
     tls: normaliseTls(ctx, section(p, 'tls'), [...segs, 'tls']),
-    hostHeader: (HOST_HEADER_MODES as readonly string[]).includes(hostHeader) ? hostHeader as PoolConfig['hostHeader'] : DEFAULTS.pool.hostHeader
+    hostHeader: (HOST_HEADER_MODES as readonly string[]).includes(hostHeader) ? hostHeader as PoolConfig['hostHeader'] : DEFAULTS.pool.hostHeader,
+    slowStart: duration(ctx, p, 'slowStart', segs, DEFAULTS.pool.slowStart, 0)
   }
-}
-
-/** A name, or `{ name, ...options }`; options are every key but `name`, passed through as is. */
-function normaliseAlgorithm (ctx: Ctx, raw: unknown, segs: string[]): AlgorithmConfig {
-  let name: unknown = raw ?? DEFAULTS.pool.algorithm
-  let options: Record<string, unknown> = {}
-  let at = segs
-  if (isObj(raw)) {
-    const { name: n, ...rest } = raw
-    name = n
-    options = rest
-    at = [...segs, 'name']
-  }
-  if (typeof name !== 'string') return { name: DEFAULTS.pool.algorithm, options }
-  if (!algorithmNames.includes(name)) {
-    const guess = closest(name, algorithmNames)
-    ctx.issues.add(at, `unknown algorithm "${name}"; ${guess === undefined ? '' : `did you mean ${guess}? `}known algorithms: ${algorithmNames.join(', ')}`)
-  }
-  return { name, options }
 }
 
 function normaliseBackends (ctx: Ctx, raw: unknown, segs: string[]): BackendConfig[] {

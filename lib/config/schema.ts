@@ -26,6 +26,7 @@ export const DEFAULTS = Object.freeze({
   pool: Object.freeze({
     algorithm: 'round-robin',
     hostHeader: 'preserve' as const,
+    slowStart: 0,
     timeouts: Object.freeze({ connect: 5_000, request: 60_000, idle: 4_000 }),
     tls: Object.freeze({ rejectUnauthorized: true })
   }),
@@ -66,8 +67,8 @@ export const AdminSchema = Type.Object({
 
 export const AlgorithmSchema = Type.Union([
   Name(),
-  Type.Object({ name: Name() }, { additionalProperties: true })
-], { default: DEFAULTS.pool.algorithm, description: 'an algorithm name, or a mapping with a name key plus the algorithm\'s options' })
+  Type.Object({ name: Type.Optional(Name()), module: Type.Optional(Name()) }, { additionalProperties: true })
+], { default: DEFAULTS.pool.algorithm, description: 'an algorithm name, or a mapping with a name (or module) key plus the algorithm\'s options' })
 
 export const BackendSchema = Type.Object({
   url: Name(),
@@ -88,7 +89,8 @@ export const PoolSchema = Type.Object({
     rejectUnauthorized: Type.Optional(Type.Boolean({ default: DEFAULTS.pool.tls.rejectUnauthorized })),
     servername: Type.Optional(Name())
   }, closed)),
-  hostHeader: Type.Optional(OneOf(HOST_HEADER_MODES, DEFAULTS.pool.hostHeader))
+  hostHeader: Type.Optional(OneOf(HOST_HEADER_MODES, DEFAULTS.pool.hostHeader)),
+  slowStart: Type.Optional(Duration(DEFAULTS.pool.slowStart))
 }, closed)
 
 export const RouteSchema = Type.Object({

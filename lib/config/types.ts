@@ -37,7 +37,10 @@ export interface BackendConfig {
 }
 
 export interface AlgorithmConfig {
+  /** A built-in name, or "module:<absolute path>" for a custom algorithm. */
   name: string
+  /** Absolute path of a custom algorithm module (then `name` is "module:<path>"). */
+  module?: string
   /** Algorithm-specific options, validated by the algorithm's own schema. */
   options: Record<string, unknown>
 }
@@ -69,6 +72,11 @@ export interface PoolConfig {
   tls: TlsConfig
   /** "preserve" forwards the client's Host; "backend" sends the backend's host:port. */
   hostHeader: 'preserve' | 'backend'
+  /**
+   * Slow start in ms (0: off): a backend added at run time or coming back (enabled, healthy)
+   * ramps from a tenth of its weight to all of it over this time.
+   */
+  slowStart: number
 }
 
 export interface RouteMatch {

@@ -6,6 +6,7 @@
 
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
 import { configChecker, describeSchema, schemaAt } from './schema.js'
 import { renderPath, type IssueList, type Segments } from './issues.js'
 import type { Substitution } from './env.js'
@@ -16,6 +17,20 @@ export function checkSchema (value: unknown, issues: IssueList): void {
     const segs = pointerToSegments(value, e.path)
     issues.add(segs, messageFor(e, segs))
   }
+}
+
+/**
+ * Checks a value that has a schema of its own (an algorithm's options) and reports errors under
+ * `base`, in the same words as checkSchema. Strings from substitutions are converted to the
+ * schema's types first, and the schema's defaults are filled in; returns the result.
+ */
+export function checkAgainst (schema: TSchema, value: unknown, base: Segments, issues: IssueList): unknown {
+  const v = Value.Default(schema, Value.Convert(schema, structuredClone(value)))
+  for (const e of Value.Errors(schema, v)) {
+    const segs = [...base, ...pointerToSegments(v, e.path)]
+    issues.add(segs, messageFor(e, segs))
+  }
+  return v
 }
 
 function messageFor (e: ValueError, segs: Segments): string {

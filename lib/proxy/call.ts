@@ -36,6 +36,10 @@ export const CLIENT_CLOSED = 499
  */
 export class ProxyCall implements Dispatcher.DispatchHandler {
   readonly start = performance.now()
+  /** The backend's in-flight count at dispatch, this request included (algorithm feedback). */
+  private readonly inFlightAtStart: number
+  /** When the answer's headers arrived; 0 until then. */
+  private headersAt = 0
   status = 0
   bytes = 0
   private abortUpstream: ((err?: Error) => void) | null = null
@@ -49,8 +53,11 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     readonly res: ServerResponse,
     readonly route: CompiledRoute,
     readonly backend: Backend,
-    readonly requestId: string
+    readonly requestId: string,
+    /** Set-Cookie for sticky sessions, added to the answer; undefined for none. */
+    private readonly setCookie: string | undefined
   ) {
+    this.inFlightAtStart = backend.inFlight
     res.once('close', this.onClientClose)
   }
 
@@ -61,10 +68,13 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
 
   onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     this.status = statusCode
+    this.headersAt = performance.now()
     const res = this.res
     if (this.owner.closing) res.shouldKeepAlive = false
     try {
-      res.writeHead(statusCode, responseHeaders(rawHeaders, this.requestId))
+      const headers = responseHeaders(rawHeaders, this.requestId)
+      if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie)
+      res.writeHead(statusCode, headers)
     } catch (err) {
       // A backend header Node refuses to send (invalid characters): answer 502 instead.
       this.abortUpstream?.(new GatewayError('GW_UPSTREAM_ERROR', [], err))
@@ -118,7 +128,14 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     this.done = true
     this.res.removeListener('close', this.onClientClose)
     const upstreamFailed = error !== undefined && error.origin === 'upstream'
-    this.route.pool.release(this.backend, !upstreamFailed && this.status < 500, performance.now() - this.start)
+    // Latency for the algorithms is time to the answer's headers (or to the failure): body
+    // transfer time depends on the body and the client, not on how busy the backend is.
+    const end = this.headersAt > 0 ? this.headersAt : performance.now()
+    this.route.pool.release(this.backend, {
+      ok: !upstreamFailed && this.status < 500,
+      latencyMs: end - this.start,
+      inFlight: this.inFlightAtStart
+    })
     this.owner.finished({ call: this, status: this.status, error, reason })
   }
 }

@@ -11,6 +11,7 @@ import { ProxyCall, type CallOwner, type CallReport } from './call.js'
 import { BodyLimit } from './body-limit.js'
 import { sendError } from './respond.js'
 import { absoluteFormHost } from './request-target.js'
+import { requestKey } from './request-key.js'
 
 export interface ProxyOptions {
   router: Router
@@ -19,7 +20,8 @@ export interface ProxyOptions {
   logger: FastifyBaseLogger
 }
 
-const FIRST_ATTEMPT: SelectionContext = Object.freeze({ attempt: 0 })
+/** The context of a first attempt at a pool whose algorithm needs no request key. */
+const FIRST_ATTEMPT: SelectionContext = Object.freeze({ attempt: 0, key: undefined })
 
 /**
  * The request path: route match, body limit, backend selection, dispatch. Built once per
@@ -61,13 +63,16 @@ export class Proxy implements CallOwner {
     }
 
     const pool = route.pool
-    const backend = pool.acquire(FIRST_ATTEMPT)
+    const ctx = pool.keySource === undefined
+      ? FIRST_ATTEMPT
+      : { attempt: 0, key: requestKey(pool.keySource, req, url, scan.xff) }
+    const backend = pool.acquire(ctx)
     if (backend === undefined) {
       return this.reject(req, res, requestId, hasBody, new GatewayError('GW_NO_BACKEND', [pool.name]))
     }
     // Only now, with a route, a body within limits and a backend, is the client invited to send.
     if (scan.expect && body !== null) res.writeContinue()
-    const call = new ProxyCall(this, req, res, route, backend, requestId)
+    const call = new ProxyCall(this, req, res, route, backend, requestId, pool.affinity(ctx, backend))
     const headers = forwardHeaders(scan, {
       clientIp: req.socket.remoteAddress ?? '',
       proto: 'http',
