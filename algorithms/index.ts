@@ -1,6 +1,11 @@
 import type { AlgorithmDefinition } from './types.js'
 import { roundRobin } from './round-robin.js'
 import { stickyWith } from './sticky.js'
+import { weightedRoundRobin } from './weighted-round-robin.js'
+import { leastConnections } from './least-connections.js'
+import { random, weightedRandom } from './random.js'
+import { p2c } from './p2c.js'
+import { consistentHash } from './consistent-hash.js'
 
 /** Any algorithm definition, whatever its options type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,6 +18,12 @@ export type AnyAlgorithmDefinition = AlgorithmDefinition<any>
  */
 export const algorithms: Readonly<Record<string, AnyAlgorithmDefinition>> = Object.freeze({
   'round-robin': roundRobin,
+  'weighted-round-robin': weightedRoundRobin,
+  'least-connections': leastConnections,
+  random,
+  'weighted-random': weightedRandom,
+  p2c,
+  'consistent-hash': consistentHash,
   sticky: stickyWith(() => algorithms)
 })
 

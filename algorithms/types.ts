@@ -16,6 +16,11 @@ export interface SelectableBackend {
    * per pick (or treat it as a cap on their precomputed weights).
    */
   readonly weight: number
+  /**
+   * The configured weight, without slow start. Algorithms that precompute from weights in
+   * update() (hash rings, Maglev tables) use this, so a ramping backend is not built in small.
+   */
+  readonly configWeight?: number
   /** Requests this backend is serving now (open sockets for WebSocket/TCP). */
   readonly inFlight: number
 }

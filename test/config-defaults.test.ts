@@ -18,7 +18,18 @@ t.test('a minimal config gets every default', async (t) => {
         timeouts: { connect: 5_000, request: 60_000, idle: 4_000 },
         tls: { rejectUnauthorized: true },
         hostHeader: 'preserve',
-        slowStart: 0
+        slowStart: 0,
+        healthCheck: {},
+        retry: {
+          attempts: 2,
+          perTryTimeout: 0,
+          backoff: { base: 25, max: 250 },
+          statuses: [502, 503, 504],
+          methods: ['GET', 'HEAD', 'OPTIONS', 'TRACE'],
+          maxReplayBody: 65_536,
+          budget: { percent: 20, window: 10_000, minRetries: 3 }
+        },
+        panicThreshold: 0
       }
     },
     routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }],

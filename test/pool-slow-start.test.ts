@@ -3,19 +3,17 @@ import type { Dispatcher } from 'undici'
 import { BackendPool } from '../lib/pool.js'
 import { SLOW_START_MIN_SHARE } from '../lib/backend.js'
 import type { PoolConfig } from '../lib/config/types.js'
+import { loadConfigText } from '../lib/config/load.js'
 
 /** A pool with a fake clock and no real upstreams (selection only). */
 function pool (slowStart: number, algorithm = 'round-robin'): { pool: BackendPool, clock: { now: number } } {
   const clock = { now: 1000 }
-  const cfg: PoolConfig = {
-    name: 'p',
-    algorithm: { name: algorithm, options: {} },
-    backends: [{ id: 'a', url: 'http://a:1', weight: 4 }, { id: 'b', url: 'http://b:1', weight: 4 }],
-    timeouts: { connect: 1000, request: 1000, idle: 1000 },
-    tls: { rejectUnauthorized: true },
-    hostHeader: 'preserve',
-    slowStart
-  }
+  const cfg: PoolConfig = loadConfigText(`pools:
+  p:
+    algorithm: ${algorithm}
+    slowStart: ${slowStart}
+    backends: [ { url: "http://a:1", id: a, weight: 4 }, { url: "http://b:1", id: b, weight: 4 } ]
+`, { env: {} }).pools.p!
   const p = new BackendPool(cfg, { createUpstream: () => ({ close: async () => {} }) as unknown as Dispatcher, now: () => clock.now })
   return { pool: p, clock }
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { normaliseAlgorithm } from './algorithm.js'
+import { normaliseCircuitBreaker, normaliseHealthCheck, normaliseRetry, RESILIENCE_DEFAULTS } from './resilience.js'
 import type { BackendConfig, PoolConfig, TlsConfig } from './types.js'
 import { DEFAULTS, HOST_HEADER_MODES } from './schema.js'
 import { bool, duration, fsReason, int, isObj, section, str, type Ctx, type Obj } from './fields.js'
@@ -31,7 +32,7 @@ export function normalisePools (ctx: Ctx, raw: unknown): Record<string, PoolConf
 function normalisePool (ctx: Ctx, name: string, p: Obj, segs: string[]): PoolConfig {
   const t = section(p, 'timeouts')
   const hostHeader = str(p, 'hostHeader', DEFAULTS.pool.hostHeader)
-  return {
+  const pool: PoolConfig = {
     name,
     algorithm: normaliseAlgorithm(ctx, p.algorithm, [...segs, 'algorithm']),
     backends: normaliseBackends(ctx, p.backends, [...segs, 'backends']),
@@ -42,8 +43,14 @@ function normalisePool (ctx: Ctx, name: string, p: Obj, segs: string[]): PoolCon
     },
     tls: normaliseTls(ctx, section(p, 'tls'), [...segs, 'tls']),
     hostHeader: (HOST_HEADER_MODES as readonly string[]).includes(hostHeader) ? hostHeader as PoolConfig['hostHeader'] : DEFAULTS.pool.hostHeader,
-    slowStart: duration(ctx, p, 'slowStart', segs, DEFAULTS.pool.slowStart, 0)
+    slowStart: duration(ctx, p, 'slowStart', segs, DEFAULTS.pool.slowStart, 0),
+    healthCheck: normaliseHealthCheck(ctx, p, segs),
+    retry: normaliseRetry(ctx, p, segs),
+    panicThreshold: typeof p.panicThreshold === 'number' ? p.panicThreshold : RESILIENCE_DEFAULTS.panicThreshold
   }
+  const breaker = normaliseCircuitBreaker(ctx, p, segs)
+  if (breaker !== undefined) pool.circuitBreaker = breaker
+  return pool
 }
 
 function normaliseBackends (ctx: Ctx, raw: unknown, segs: string[]): BackendConfig[] {

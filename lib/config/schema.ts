@@ -5,6 +5,7 @@
  * (`additionalProperties: false`) except an algorithm's options, which belong to the algorithm.
  */
 
+import { CircuitBreakerSchema, HealthCheckSchema, RetrySchema } from './resilience.js'
 import { Type, type TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 
@@ -90,7 +91,11 @@ export const PoolSchema = Type.Object({
     servername: Type.Optional(Name())
   }, closed)),
   hostHeader: Type.Optional(OneOf(HOST_HEADER_MODES, DEFAULTS.pool.hostHeader)),
-  slowStart: Type.Optional(Duration(DEFAULTS.pool.slowStart))
+  slowStart: Type.Optional(Duration(DEFAULTS.pool.slowStart)),
+  healthCheck: Type.Optional(HealthCheckSchema),
+  circuitBreaker: Type.Optional(CircuitBreakerSchema),
+  retry: Type.Optional(RetrySchema),
+  panicThreshold: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 0, description: 'a percent from 0 to 100' }))
 }, closed)
 
 export const RouteSchema = Type.Object({

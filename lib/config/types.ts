@@ -64,6 +64,97 @@ export interface TlsConfig {
   servername?: string
 }
 
+/** Exponential backoff with jitter for probing unhealthy backends. */
+export interface BackoffConfig {
+  /** First delay after a backend turns unhealthy (ms). */
+  initial: number
+  /** Longest delay (ms). */
+  max: number
+  /** Each failed probe multiplies the delay by this (>= 1). */
+  multiplier: number
+  /** Each delay is moved by up to ±jitter of itself, at random (0..1). */
+  jitter: number
+}
+
+export interface ActiveHealthConfig {
+  type: 'http' | 'tcp'
+  /** http only: request method, path and headers (e.g. a Host header). */
+  method: string
+  path: string
+  headers: Record<string, string>
+  /** http only: accepted status ranges, e.g. [[200, 399]] from "200-399". */
+  expectStatus: Array<[number, number]>
+  /** http only: the body must contain this text (the first 64 KiB are read). */
+  bodyMatch?: string
+  /** Between probes of a healthy backend (ms); each wait is jittered by up to ±jitter. */
+  interval: number
+  /** One probe's deadline (ms). */
+  timeout: number
+  /** Consecutive passing probes that turn an unhealthy backend healthy. */
+  healthyThreshold: number
+  /** Consecutive failing probes that turn a healthy backend unhealthy. */
+  unhealthyThreshold: number
+  /** State of a backend before its first probe result: at startup and when added. */
+  initialState: 'healthy' | 'unhealthy'
+  /** Probing an unhealthy backend backs off; also sets the jitter of the healthy interval. */
+  backoff: BackoffConfig
+}
+
+export interface PassiveHealthConfig {
+  /** Consecutive failures (connect errors, timeouts, resets, failureStatuses) that eject. */
+  consecutiveFailures: number
+  /** Backend answers that count as failures. */
+  failureStatuses: number[]
+  /** An ejection lasts baseEjectionTime × (times ejected so far), capped by maxEjectionTime (ms). */
+  baseEjectionTime: number
+  maxEjectionTime: number
+  /** Never more than this share of the pool ejected at once (percent, 0..100). */
+  maxEjectionPercent: number
+}
+
+export interface HealthCheckConfig {
+  /** undefined: no active checks (backends count as healthy). */
+  active?: ActiveHealthConfig
+  /** undefined: no passive ejection. */
+  passive?: PassiveHealthConfig
+}
+
+export interface CircuitBreakerConfig {
+  /** Open when the failure rate over `window` reaches this percent (with minimumRequests). */
+  failureRateThreshold: number
+  /** Rolling window for the failure rate (ms). */
+  window: number
+  minimumRequests: number
+  /** Or open after this many consecutive failures (0: off). */
+  consecutiveFailures: number
+  /** Time open before half-open (ms); each re-open doubles it, up to maxOpenDuration. */
+  openDuration: number
+  maxOpenDuration: number
+  /** Trial requests let through while half-open; all must succeed to close. */
+  halfOpenRequests: number
+  /** Requests served at once per backend (0: unlimited); also the upstream socket count. */
+  maxConnections: number
+  /** Requests that may wait for a socket beyond maxConnections (0: none wait when maxConnections is set). */
+  maxPendingRequests: number
+}
+
+export interface RetryConfig {
+  /** Tries in all, the first included (1: no retries). */
+  attempts: number
+  /** Deadline of one try until the answer's headers (ms); 0: only timeouts.request. */
+  perTryTimeout: number
+  /** Capped exponential backoff with full jitter between tries (ms). */
+  backoff: { base: number, max: number }
+  /** Backend answers that are retried. */
+  statuses: number[]
+  /** Methods that may be retried. Default the idempotent GET, HEAD, OPTIONS, TRACE. */
+  methods: string[]
+  /** PUT/DELETE (if in methods) are retried only when their body is at most this many bytes (kept to replay); 0: only bodiless ones. */
+  maxReplayBody: number
+  /** Retries stay under `percent` of requests over `window` (ms), with at least minRetries allowed. */
+  budget: { percent: number, window: number, minRetries: number }
+}
+
 export interface PoolConfig {
   name: string
   algorithm: AlgorithmConfig
@@ -77,6 +168,12 @@ export interface PoolConfig {
    * ramps from a tenth of its weight to all of it over this time.
    */
   slowStart: number
+  healthCheck: HealthCheckConfig
+  /** undefined: no circuit breaker and no per-backend limits. */
+  circuitBreaker?: CircuitBreakerConfig
+  retry: RetryConfig
+  /** Percent (0..100): when fewer of the pool are healthy, balance over all of them; 0 off. */
+  panicThreshold: number
 }
 
 export interface RouteMatch {
