@@ -9,6 +9,7 @@ import { GatewayError } from './lib/errors.js'
 import { createLogger } from './lib/logger.js'
 import configPlugin from './plugins/config.js'
 import poolsPlugin, { type PoolsPluginOptions } from './plugins/pools.js'
+import healthPlugin from './plugins/health.js'
 import proxyPlugin from './plugins/proxy.js'
 import proxyRoutes from './routes/proxy.js'
 
@@ -75,6 +76,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
 
   await app.register(configPlugin, { config })
   await app.register(poolsPlugin, opts.pools ?? {})
+  await app.register(healthPlugin)
   await app.register(proxyPlugin)
   await app.register(proxyRoutes)
   return app

@@ -6,6 +6,8 @@ import { leastConnections } from './least-connections.js'
 import { random, weightedRandom } from './random.js'
 import { p2c } from './p2c.js'
 import { consistentHash } from './consistent-hash.js'
+import { leastResponseTime } from './least-response-time.js'
+import { adaptive } from './adaptive.js'
 
 /** Any algorithm definition, whatever its options type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -24,6 +26,8 @@ export const algorithms: Readonly<Record<string, AnyAlgorithmDefinition>> = Obje
   'weighted-random': weightedRandom,
   p2c,
   'consistent-hash': consistentHash,
+  'least-response-time': leastResponseTime,
+  adaptive,
   sticky: stickyWith(() => algorithms)
 })
 

@@ -16,10 +16,13 @@ export const roundRobin: AlgorithmDefinition = {
         list = backends
         if (next >= list.length) next = 0
       },
-      pick (_ctx, usable) {
+      pick (ctx, usable) {
         const n = list.length
-        const start = next
-        next = start + 1 >= n ? 0 : start + 1
+        // A retry (attempt > 0) looks from the current turn without taking it, so the backend
+        // whose turn it is still gets its next request: one failing backend cannot make every
+        // request start on itself.
+        const start = ctx.attempt > 0 ? Math.min(next, n - 1) : next
+        if (ctx.attempt === 0) next = start + 1 >= n ? 0 : start + 1
         for (let i = 0; i < n; i++) {
           let j = start + i
           if (j >= n) j -= n

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici'
 import type { BackendConfig } from './config/types.js'
 import type { SelectableBackend } from '../algorithms/types.js'
+import type { CircuitBreaker } from './resilience/breaker.js'
 
 /** Share of its weight a backend starts slow start with. */
 export const SLOW_START_MIN_SHARE = 0.1
@@ -23,9 +24,16 @@ export class Backend implements SelectableBackend {
   readonly authority: string
   readonly dispatcher: Dispatcher
 
+  /** Active health checks say so (true when there are none). */
   healthy = true
+  /** Passive outlier detection took it out for a while. */
+  ejected = false
   enabled = true
   draining = false
+  /** Per-backend circuit breaker; undefined when the pool has none. */
+  breaker: CircuitBreaker | undefined
+  /** Requests it may hold at once (maxConnections + maxPendingRequests); 0: no limit. */
+  maxInFlight = 0
   inFlight = 0
   requests = 0
   errors = 0
@@ -43,8 +51,14 @@ export class Backend implements SelectableBackend {
     this.dispatcher = dispatcher
   }
 
+  /**
+   * May take a new request: healthy, not ejected, enabled, not draining, its circuit lets a
+   * request through, and it is under its request limit.
+   */
   get ready (): boolean {
-    return this.healthy && this.enabled && !this.draining
+    return this.healthy && !this.ejected && this.enabled && !this.draining &&
+      (this.breaker === undefined || this.breaker.allows()) &&
+      (this.maxInFlight === 0 || this.inFlight < this.maxInFlight)
   }
 
   /**

@@ -1,16 +1,36 @@
+import { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { BackendConfig, PoolConfig } from './config/types.js'
 import type { Algorithm, KeySource, Outcome, SelectionContext } from '../algorithms/types.js'
 import { algorithms } from '../algorithms/index.js'
 import { customAlgorithm } from './config/modules.js'
 import { Backend } from './backend.js'
+import { CircuitBreaker, type CircuitState } from './resilience/breaker.js'
+import { OutlierDetector } from './health/outlier.js'
+import { realClock, type Clock } from './health/clock.js'
+import { RetryPolicy } from './resilience/retry-policy.js'
 
 export interface PoolDeps {
   /** Makes the upstream connection pool for a backend (tests may inject their own). */
   createUpstream: (backend: BackendConfig, pool: PoolConfig) => Dispatcher
   random?: () => number
-  /** Monotonic clock in ms; default performance.now. */
-  now?: () => number
+  /** Clock for slow start, breakers and ejections; default the real one. */
+  clock?: Clock
+}
+
+/** What a finished attempt tells the pool besides the algorithm's Outcome. */
+export interface AttemptResult extends Outcome {
+  /** The backend's status, 0 when it did not answer. */
+  status: number
+  /** Why it failed, when it did (connect, timeout, reset, status, …). */
+  reason: string | undefined
+}
+
+export interface PoolEvents {
+  health: [{ backend: string, from: string, to: string, reason: string }]
+  eject: [{ backend: string, until: number, ejections: number, reason: string }]
+  return: [{ backend: string }]
+  circuit: [{ backend: string, from: CircuitState, to: CircuitState, reason: string }]
 }
 
 export interface BackendSnapshot {
@@ -21,39 +41,73 @@ export interface BackendSnapshot {
   effectiveWeight: number
   ready: boolean
   healthy: boolean
+  ejected: boolean
   enabled: boolean
   draining: boolean
+  circuit: CircuitState | 'none'
   inFlight: number
   requests: number
   errors: number
 }
 
-const isReady = (b: Backend): boolean => b.ready
-
 /**
  * The owner of a pool's backends and all their state. The proxy asks it for a backend with
  * acquire() and must hand the backend back with release() exactly once per acquire; the proxy's
  * single finish path guarantees that, so in-flight counts cannot leak.
+ *
+ * Health checks report through setHealthy(); passive ejection and circuit breakers are fed by
+ * release(). State changes are emitted (`events`) for logs and metrics; nothing else writes state.
  */
 export class BackendPool {
   readonly name: string
   readonly config: PoolConfig
   /** Which part of a request the algorithm needs as its key; undefined for none. */
   readonly keySource: KeySource | undefined
+  readonly events = new EventEmitter<PoolEvents>()
+  /** Retry rules and budget shared by this pool's requests. */
+  readonly retry: RetryPolicy
   private list: Backend[]
   private readonly algorithm: Algorithm<Backend>
-  private readonly now: () => number
+  private readonly clock: Clock
+  private readonly outliers: OutlierDetector | undefined
+  /** Ready fraction under which health is ignored (panic mode); 0: never. */
+  private readonly panicBelow: number
 
   constructor (config: PoolConfig, deps: PoolDeps) {
     this.name = config.name
     this.config = config
-    this.now = deps.now ?? (() => performance.now())
+    this.clock = deps.clock ?? realClock
+    const now = (): number => this.clock.now()
     const { name, module, options } = config.algorithm
     const def = module !== undefined ? customAlgorithm(module) : algorithms[name]
     if (def === undefined) throw new Error(`algorithm "${name}" is not loaded`)
-    this.algorithm = def.create<Backend>(options, { random: deps.random ?? Math.random, now: this.now })
+    this.algorithm = def.create<Backend>(options, { random: deps.random ?? Math.random, now })
     this.keySource = def.key?.(options)
-    this.list = config.backends.map((b) => new Backend(b, deps.createUpstream(b, config), this.now))
+    this.panicBelow = config.panicThreshold / 100
+    this.retry = new RetryPolicy(config.retry, now, deps.random ?? Math.random)
+    const initiallyHealthy = config.healthCheck.active?.initialState !== 'unhealthy'
+    this.list = config.backends.map((b) => {
+      const backend = new Backend(b, deps.createUpstream(b, config), now)
+      backend.healthy = initiallyHealthy
+      this.attachLimits(backend)
+      return backend
+    })
+    const passive = config.healthCheck.passive
+    if (passive !== undefined) {
+      this.outliers = new OutlierDetector(passive, { clock: this.clock, poolSize: () => this.list.length })
+      this.outliers.on('eject', (e) => {
+        const b = this.find(e.backend)
+        if (b !== undefined) b.ejected = true
+        this.events.emit('eject', e)
+      })
+      this.outliers.on('return', (e) => {
+        const b = this.find(e.backend)
+        if (b === undefined) return
+        b.ejected = false
+        this.startSlowStart(b)
+        this.events.emit('return', { backend: e.backend })
+      })
+    }
     this.algorithm.update(this.list)
   }
 
@@ -61,21 +115,40 @@ export class BackendPool {
     return this.list
   }
 
-  /** A ready backend chosen by the algorithm, already counted as in flight; undefined if none. */
-  acquire (ctx: SelectionContext): Backend | undefined {
-    const b = this.algorithm.pick(ctx, isReady)
+  find (id: string): Backend | undefined {
+    return this.list.find((b) => b.id === id)
+  }
+
+  /**
+   * A usable backend chosen by the algorithm, already counted as in flight; undefined if none.
+   * `exclude` lists backends already tried by this request (retries go elsewhere when they can).
+   */
+  acquire (ctx: SelectionContext, exclude?: readonly Backend[]): Backend | undefined {
+    const usable = this.usablePredicate(exclude)
+    let b = this.algorithm.pick(ctx, usable)
+    // A retry may go back to a tried backend only when nothing else is usable.
+    if (b === undefined && exclude !== undefined && exclude.length > 0) b = this.algorithm.pick(ctx, this.usablePredicate(undefined))
     if (b !== undefined) {
       b.inFlight++
       b.requests++
+      b.breaker?.onDispatch()
     }
     return b
   }
 
   /** The one release path: ends the in-flight count taken by acquire() and records the outcome. */
-  release (b: Backend, outcome: Outcome): void {
+  release (b: Backend, result: AttemptResult): void {
     b.inFlight--
-    if (!outcome.ok) b.errors++
-    this.algorithm.observe?.(b, outcome)
+    if (!result.ok) b.errors++
+    b.breaker?.record(result.ok)
+    // Outlier detection applies its own failure statuses; here only transport failures are !ok.
+    this.outliers?.record(b.id, { ok: result.reason === undefined || result.reason === 'status', status: result.status, reason: result.reason })
+    this.algorithm.observe?.(b, result)
+  }
+
+  /** Whether the algorithm pins clients (sticky sessions) and so may add a Set-Cookie. */
+  get hasAffinity (): boolean {
+    return this.algorithm.affinity !== undefined
   }
 
   /** Sticky sessions: the Set-Cookie value the answer must carry, if any. */
@@ -83,24 +156,22 @@ export class BackendPool {
     return this.algorithm.affinity?.(ctx, b)
   }
 
+  /** Active health checks report here. A backend turning healthy starts its slow start. */
+  setHealthy (id: string, healthy: boolean, reason: string): void {
+    const b = this.find(id)
+    if (b === undefined || b.healthy === healthy) return
+    b.healthy = healthy
+    if (healthy) this.startSlowStart(b)
+    this.events.emit('health', { backend: id, from: healthy ? 'unhealthy' : 'healthy', to: healthy ? 'healthy' : 'unhealthy', reason })
+  }
+
   /** Enables or disables a backend by id; false when the pool has no such backend. */
   setEnabled (id: string, enabled: boolean): boolean {
-    const b = this.list.find((x) => x.id === id)
+    const b = this.find(id)
     if (b === undefined) return false
     if (enabled && !b.enabled) this.startSlowStart(b)
     b.enabled = enabled
     return true
-  }
-
-  /**
-   * Starts a backend's slow start (when the pool has one): called when it is added at run time or
-   * comes back (enabled, healthy). Backends present at startup take their full share at once.
-   */
-  private startSlowStart (b: Backend): void {
-    const ms = this.config.slowStart
-    if (ms <= 0) return
-    b.rampMs = ms
-    b.rampEnd = this.now() + ms
   }
 
   readyCount (): number {
@@ -117,16 +188,63 @@ export class BackendPool {
       effectiveWeight: b.weight,
       ready: b.ready,
       healthy: b.healthy,
+      ejected: b.ejected,
       enabled: b.enabled,
       draining: b.draining,
+      circuit: b.breaker?.state ?? 'none',
       inFlight: b.inFlight,
       requests: b.requests,
       errors: b.errors
     }))
   }
 
-  /** Closes upstream connections once their in-flight requests have finished. */
+  /** Closes upstream connections once their in-flight requests have finished; stops timers. */
   async close (): Promise<void> {
+    this.outliers?.stop()
     await Promise.all(this.list.map((b) => b.dispatcher.close()))
   }
+
+  /**
+   * Which backends a request may use. Normally `ready`; in panic mode (fewer than
+   * panicThreshold percent of the pool healthy) health, ejection and circuits are ignored and
+   * every enabled, non-draining backend under its limit is used, rather than overloading the
+   * few survivors.
+   */
+  private usablePredicate (exclude: readonly Backend[] | undefined): (b: Backend) => boolean {
+    const panic = this.panicBelow > 0 && this.healthyCount() < this.panicBelow * this.list.length
+    const base = panic ? isServing : isReady
+    if (exclude === undefined || exclude.length === 0) return base
+    return (b) => base(b) && !exclude.includes(b)
+  }
+
+  private healthyCount (): number {
+    let n = 0
+    for (const b of this.list) if (b.healthy && !b.ejected) n++
+    return n
+  }
+
+  private attachLimits (b: Backend): void {
+    const cb = this.config.circuitBreaker
+    if (cb === undefined) return
+    b.breaker = new CircuitBreaker(cb, {
+      now: () => this.clock.now(),
+      onChange: (from, to, reason) => { this.events.emit('circuit', { backend: b.id, from, to, reason }) }
+    })
+    if (cb.maxConnections > 0) b.maxInFlight = cb.maxConnections + cb.maxPendingRequests
+  }
+
+  /**
+   * Starts a backend's slow start (when the pool has one): called when it is added at run time or
+   * comes back (enabled, healthy, returned from ejection). Backends present at startup take their
+   * full share at once.
+   */
+  private startSlowStart (b: Backend): void {
+    const ms = this.config.slowStart
+    if (ms <= 0) return
+    b.rampMs = ms
+    b.rampEnd = this.clock.now() + ms
+  }
 }
+
+const isReady = (b: Backend): boolean => b.ready
+const isServing = (b: Backend): boolean => b.enabled && !b.draining && (b.maxInFlight === 0 || b.inFlight < b.maxInFlight)

@@ -27,7 +27,7 @@ t.test('a minimal config gets every default', async (t) => {
           statuses: [502, 503, 504],
           methods: ['GET', 'HEAD', 'OPTIONS', 'TRACE'],
           maxReplayBody: 65_536,
-          budget: { percent: 20, window: 10_000, minRetries: 3 }
+          budget: { percent: 20, window: 10_000, minRetries: 10 }
         },
         panicThreshold: 0
       }

@@ -14,7 +14,7 @@ function pool (slowStart: number, algorithm = 'round-robin'): { pool: BackendPoo
     slowStart: ${slowStart}
     backends: [ { url: "http://a:1", id: a, weight: 4 }, { url: "http://b:1", id: b, weight: 4 } ]
 `, { env: {} }).pools.p!
-  const p = new BackendPool(cfg, { createUpstream: () => ({ close: async () => {} }) as unknown as Dispatcher, now: () => clock.now })
+  const p = new BackendPool(cfg, { createUpstream: () => ({ close: async () => {} }) as unknown as Dispatcher, clock: { now: () => clock.now, setTimeout: () => 0, clearTimeout: () => {} } })
   return { pool: p, clock }
 }
 

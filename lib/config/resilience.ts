@@ -24,7 +24,7 @@ export const RESILIENCE_DEFAULTS = Object.freeze({
   retry: Object.freeze({
     attempts: 2, perTryTimeout: 0, backoff: Object.freeze({ base: 25, max: 250 }),
     statuses: Object.freeze([502, 503, 504]), methods: Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE']),
-    maxReplayBody: 64 * 1024, budget: Object.freeze({ percent: 20, window: 10_000, minRetries: 3 })
+    maxReplayBody: 64 * 1024, budget: Object.freeze({ percent: 20, window: 10_000, minRetries: 10 })
   }),
   panicThreshold: 0
 })

@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
 import { performance } from 'node:perf_hooks'
-import type { Dispatcher } from 'undici'
 import type { Backend } from '../backend.js'
-import type { CompiledRoute } from '../router.js'
+import { forwardPath, type CompiledRoute } from '../router.js'
+import type { SelectionContext } from '../../algorithms/types.js'
 import { GatewayError } from '../errors.js'
 import { responseHeaders } from './headers.js'
 import { mapUpstreamError, type FailureReason } from './upstream-errors.js'
 import { sendError } from './respond.js'
+import { Attempt } from './attempt.js'
 
-/** What a call reports when it ends, once: the proxy logs it and (later) feeds metrics. */
+/** What a call reports when it ends, once: the proxy logs it and feeds metrics. */
 export interface CallReport {
   readonly call: ProxyCall
   readonly status: number
@@ -20,98 +22,176 @@ export interface CallOwner {
   /** True while the gateway shuts down: responses then ask the client to close the connection. */
   readonly closing: boolean
   finished (report: CallReport): void
+  /** One attempt failed or was retried (for metrics); `retried` tells whether another follows. */
+  attemptFailed? (call: ProxyCall, backend: Backend, reason: string, retried: boolean): void
 }
 
 /** Status logged when the client went away before the answer was complete (as nginx does). */
 export const CLIENT_CLOSED = 499
 
+/** What the proxy prepared for a request; the same for every attempt. */
+export interface CallPlan {
+  route: CompiledRoute
+  ctx: SelectionContext
+  requestId: string
+  /** Headers to send upstream; `hostIndex` is where the Host value sits (rewritten per backend). */
+  headers: string[]
+  hostIndex: number
+  /** Send the backend's own host:port as Host (pool hostHeader: backend, or no client Host). */
+  backendHost: boolean
+  /** null: no body; a Buffer can be sent again; a stream only once. */
+  body: Readable | Buffer | null
+  /** Sticky sessions need a Set-Cookie on the answer when the backend changes. */
+  sticky: boolean
+}
+
 /**
- * One request's trip to one backend, as an undici dispatch handler (the legacy callback form,
- * which hands over raw header buffers without building objects). The response streams to the
- * client as it arrives, with backpressure both ways: undici pauses the upstream socket when
- * onData returns false, and the client's 'drain' resumes it.
+ * One client request, across one or more attempts at backends. Each attempt is an undici
+ * dispatch handler of its own (lib/proxy/attempt.ts) and releases its backend exactly once. The
+ * answer streams to the client as it arrives, with backpressure both ways.
  *
- * Contract: finish() runs exactly once, whatever happens (success, upstream error, client
- * abort), and it is the only place that releases the backend.
+ * Retries (pool `retry`): only for methods the policy allows, only while nothing of the answer
+ * has reached the client, only with a body that can be sent again, only within the pool's retry
+ * budget, each to a backend not tried yet when there is one, after a capped, jittered backoff.
+ *
+ * Contract: finish() runs exactly once, whatever happens (answer, error, client abort).
  */
-export class ProxyCall implements Dispatcher.DispatchHandler {
+export class ProxyCall {
   readonly start = performance.now()
-  /** The backend's in-flight count at dispatch, this request included (algorithm feedback). */
-  private readonly inFlightAtStart: number
-  /** When the answer's headers arrived; 0 until then. */
-  private headersAt = 0
   status = 0
   bytes = 0
-  private abortUpstream: ((err?: Error) => void) | null = null
-  private resume: (() => void) | null = null
+  retries = 0
+  /** The backend of the latest attempt. */
+  backend: Backend
+  private readonly tried: Backend[] = []
+  private current: Attempt | undefined
+  private retryTimer: NodeJS.Timeout | undefined
   private done = false
   private clientGone = false
+  private readonly retryable: boolean
 
   constructor (
     private readonly owner: CallOwner,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
-    readonly route: CompiledRoute,
-    readonly backend: Backend,
-    readonly requestId: string,
-    /** Set-Cookie for sticky sessions, added to the answer; undefined for none. */
-    private readonly setCookie: string | undefined
+    readonly plan: CallPlan,
+    first: Backend
   ) {
-    this.inFlightAtStart = backend.inFlight
+    this.backend = first
+    const body = plan.body
+    this.retryable = plan.route.pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
     res.once('close', this.onClientClose)
+    this.dispatch(first)
   }
 
-  onConnect (abort: (err?: Error) => void): void {
-    this.abortUpstream = abort
-    if (this.clientGone) abort()
+  get route (): CompiledRoute { return this.plan.route }
+  get requestId (): string { return this.plan.requestId }
+
+  /** Sends the request to `backend` (already acquired from the pool). */
+  private dispatch (backend: Backend): void {
+    this.backend = backend
+    this.tried.push(backend)
+    const plan = this.plan
+    if (plan.backendHost) plan.headers[plan.hostIndex + 1] = backend.authority
+    const attempt = new Attempt(this, backend)
+    this.current = attempt
+    const perTry = plan.route.pool.retry.perTryTimeout
+    backend.dispatcher.dispatch({
+      path: forwardPath(plan.route, backend.basePath, this.req.url!),
+      method: this.req.method!,
+      headers: plan.headers,
+      body: plan.body,
+      ...(perTry > 0 ? { headersTimeout: perTry } : {})
+    }, attempt)
   }
 
-  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    this.status = statusCode
-    this.headersAt = performance.now()
-    const res = this.res
-    if (this.owner.closing) res.shouldKeepAlive = false
-    try {
-      const headers = responseHeaders(rawHeaders, this.requestId)
-      if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie)
-      res.writeHead(statusCode, headers)
-    } catch (err) {
-      // A backend header Node refuses to send (invalid characters): answer 502 instead.
-      this.abortUpstream?.(new GatewayError('GW_UPSTREAM_ERROR', [], err))
+  /** The client is gone: attempts abort as soon as they can. */
+  get gone (): boolean { return this.clientGone }
+
+  /**
+   * An attempt got its answer's status. Returns false when the answer is to be thrown away and
+   * retried (the attempt then aborts itself); true when it goes to the client.
+   */
+  answer (attempt: Attempt, statusCode: number, rawHeaders: Buffer[]): boolean {
+    const pool = this.plan.route.pool
+    if (pool.retry.retriesStatus(statusCode) && this.mayRetry()) {
+      attempt.release(false, statusCode, 'status')
+      this.retry(attempt.backend, `status ${statusCode}`)
       return false
     }
-    this.resume = resume
+    this.status = statusCode
+    const res = this.res
+    if (this.owner.closing) res.shouldKeepAlive = false
+    const headers = responseHeaders(rawHeaders, this.plan.requestId)
+    if (this.plan.sticky) {
+      const cookie = pool.affinity(this.plan.ctx, attempt.backend)
+      if (cookie !== undefined) headers.push('set-cookie', cookie)
+    }
+    res.writeHead(statusCode, headers)
     return true
   }
 
-  onData (chunk: Buffer): boolean {
+  /** Body bytes of the answer; false asks undici to pause the backend until 'drain'. */
+  data (chunk: Buffer, resume: () => void): boolean {
     this.bytes += chunk.length
     if (this.res.write(chunk)) return true
-    // The client is slower than the backend: undici pauses the upstream socket until drain.
-    this.res.once('drain', this.resume!)
+    this.res.once('drain', resume)
     return false
   }
 
-  onComplete (): void {
+  complete (): void {
     this.res.end()
     this.finish(undefined, undefined)
   }
 
-  onError (err: Error): void {
+  /** An attempt failed (already released). Retry, or answer with the catalogue error. */
+  failed (attempt: Attempt, err: Error): void {
     if (this.clientGone) {
       this.finish(undefined, 'client')
       return
     }
     const { error, reason } = mapUpstreamError(err)
+    if (reason !== 'client' && this.plan.route.pool.retry.retriesReason(reason) && this.mayRetry()) {
+      this.retry(attempt.backend, reason, error)
+      return
+    }
+    this.owner.attemptFailed?.(this, attempt.backend, reason, false)
+    this.fail(error, reason)
+  }
+
+  private fail (error: GatewayError, reason: FailureReason): void {
     if (this.res.headersSent) {
       // Part of the answer is already out: cut the connection so the client cannot take a
       // truncated body for a whole one.
       this.res.destroy()
     } else {
       this.status = error.status
-      sendError(this.res, error, this.requestId, !this.req.complete)
+      sendError(this.res, error, this.plan.requestId, !this.req.complete)
     }
     this.finish(error, reason)
+  }
+
+  private mayRetry (): boolean {
+    const policy = this.plan.route.pool.retry
+    return this.retryable && !this.clientGone && !this.owner.closing && !this.res.headersSent &&
+      this.tried.length < policy.attempts && policy.budget.tryAcquire()
+  }
+
+  /** Waits the backoff, then tries another backend (or the same one when it is the only one). */
+  private retry (failed: Backend, reason: string, lastError?: GatewayError): void {
+    this.owner.attemptFailed?.(this, failed, reason, true)
+    this.retries++
+    this.current = undefined
+    const pool = this.plan.route.pool
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (this.clientGone) return this.finish(undefined, 'client')
+      const next = pool.acquire({ attempt: this.retries, key: this.plan.ctx.key }, this.tried)
+      if (next === undefined) {
+        return this.fail(lastError ?? new GatewayError('GW_NO_BACKEND', [pool.name]), 'connect')
+      }
+      this.dispatch(next)
+    }, pool.retry.delay(this.retries))
   }
 
   private readonly onClientClose = (): void => {
@@ -119,23 +199,19 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     this.clientGone = true
     // Ended by someone else (the client error handler answered 400/408): log that status.
     this.status = this.res.writableEnded ? this.res.statusCode : CLIENT_CLOSED
-    // abortUpstream is null while the request waits for a connection; onConnect aborts then.
-    this.abortUpstream?.()
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer)
+      this.retryTimer = undefined
+      this.finish(undefined, 'client')
+      return
+    }
+    this.current?.abort()
   }
 
   private finish (error: GatewayError | undefined, reason: FailureReason | undefined): void {
     if (this.done) return
     this.done = true
     this.res.removeListener('close', this.onClientClose)
-    const upstreamFailed = error !== undefined && error.origin === 'upstream'
-    // Latency for the algorithms is time to the answer's headers (or to the failure): body
-    // transfer time depends on the body and the client, not on how busy the backend is.
-    const end = this.headersAt > 0 ? this.headersAt : performance.now()
-    this.route.pool.release(this.backend, {
-      ok: !upstreamFailed && this.status < 500,
-      latencyMs: end - this.start,
-      inFlight: this.inFlightAtStart
-    })
     this.owner.finished({ call: this, status: this.status, error, reason })
   }
 }

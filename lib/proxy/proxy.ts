@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Router } from '../router.js'
+import type { CompiledRoute, Router } from '../router.js'
 import type { Backend } from '../backend.js'
-import { forwardPath } from '../router.js'
 import { GatewayError } from '../errors.js'
 import type { SelectionContext } from '../../algorithms/types.js'
-import { forwardHeaders, scanRequestHeaders } from './headers.js'
+import { forwardHeaders, scanRequestHeaders, type RequestScan } from './headers.js'
 import { ProxyCall, type CallOwner, type CallReport } from './call.js'
 import { BodyLimit } from './body-limit.js'
 import { sendError } from './respond.js'
@@ -61,31 +60,44 @@ export class Proxy implements CallOwner {
       }
       if (scan.chunked) body = req.pipe(new BodyLimit(route.maxBodySize))
     }
+    // A small body of a retryable method (PUT, DELETE when allowed) is read first, so that a
+    // retry can send it again. Every other body streams and is never retried.
+    const retry = route.pool.retry
+    if (body !== null && !scan.chunked && retry.allowsMethod(method) && Number(cl) <= retry.maxReplayBody) {
+      if (scan.expect) res.writeContinue()
+      readBody(req).then((buf) => { this.forward(req, res, requestId, route, scan, host, buf) }, () => {
+        if (!res.headersSent) this.reject(req, res, requestId, true, new GatewayError('GW_BAD_REQUEST'))
+      })
+      return
+    }
+    this.forward(req, res, requestId, route, scan, host, body)
+  }
 
+  /** Picks the first backend and starts the call. */
+  private forward (req: IncomingMessage, res: ServerResponse, requestId: string, route: CompiledRoute,
+    scan: RequestScan, host: string, body: Readable | Buffer | null): void {
     const pool = route.pool
     const ctx = pool.keySource === undefined
       ? FIRST_ATTEMPT
-      : { attempt: 0, key: requestKey(pool.keySource, req, url, scan.xff) }
+      : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
     const backend = pool.acquire(ctx)
     if (backend === undefined) {
-      return this.reject(req, res, requestId, hasBody, new GatewayError('GW_NO_BACKEND', [pool.name]))
+      return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]))
     }
+    pool.retry.budget.recordRequest()
     // Only now, with a route, a body within limits and a backend, is the client invited to send.
-    if (scan.expect && body !== null) res.writeContinue()
-    const call = new ProxyCall(this, req, res, route, backend, requestId, pool.affinity(ctx, backend))
+    if (scan.expect && body !== null && !Buffer.isBuffer(body)) res.writeContinue()
+    const backendHost = pool.config.hostHeader === 'backend' || host === ''
+    const hostIndex = scan.headers.length
     const headers = forwardHeaders(scan, {
       clientIp: req.socket.remoteAddress ?? '',
       proto: 'http',
-      host: pool.config.hostHeader === 'backend' || host === '' ? backend.authority : host,
+      host: backendHost ? backend.authority : host,
       clientHost: host,
       requestId
     })
-    backend.dispatcher.dispatch({
-      path: forwardPath(route, backend.basePath, url),
-      method,
-      headers,
-      body
-    }, call)
+    // eslint-disable-next-line no-new
+    new ProxyCall(this, req, res, { route, ctx, requestId, headers, hostIndex, backendHost, body, sticky: pool.hasAffinity }, backend)
   }
 
   finished (r: CallReport): void {
@@ -96,7 +108,7 @@ export class Proxy implements CallOwner {
     }
     if (this.accessLog) {
       log.info({
-        reqId: c.requestId, method: c.req.method, path: c.req.url, status: r.status, bytes: c.bytes,
+        reqId: c.requestId, method: c.req.method, path: c.req.url, status: r.status, bytes: c.bytes, retries: c.retries,
         ms: Math.round((performance.now() - c.start) * 1000) / 1000
       }, 'access')
     }
@@ -119,6 +131,13 @@ export class Proxy implements CallOwner {
       this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.status, error: err.code }, 'access')
     }
   }
+}
+
+/** Reads a (small, length-checked) request body whole. */
+async function readBody (req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of req) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
 }
 
 /** Host header without port, lower-case; IPv6 literals keep their brackets. */

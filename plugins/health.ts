@@ -1,0 +1,40 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { HealthChecker } from '../lib/health/checker.js'
+import { probeFor } from '../lib/health/probes.js'
+import { realClock } from '../lib/health/clock.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Active health checkers by pool name (only pools with healthCheck.active). */
+    healthCheckers: ReadonlyMap<string, HealthChecker>
+  }
+}
+
+/**
+ * Wiring between the health checkers and the pools: a checker only reports transitions; this
+ * plugin hands them to the pool (the one owner of backend state) and logs every state change of
+ * the pools (health, ejection, circuit). Probing starts when the server is ready and stops on close.
+ */
+async function healthPlugin (app: FastifyInstance): Promise<void> {
+  const checkers = new Map<string, HealthChecker>()
+  for (const [name, pool] of app.pools) {
+    const log = app.log.child({ pool: name })
+    pool.events.on('health', (e) => { log[e.to === 'healthy' ? 'info' : 'warn'](e, `backend ${e.to}`) })
+    pool.events.on('eject', (e) => { log.warn(e, 'backend ejected (outlier)') })
+    pool.events.on('return', (e) => { log.info(e, 'backend returned from ejection') })
+    pool.events.on('circuit', (e) => { log[e.to === 'open' ? 'warn' : 'info'](e, `circuit ${e.to}`) })
+
+    const active = pool.config.healthCheck.active
+    if (active === undefined) continue
+    const checker = new HealthChecker(active, probeFor(active), { clock: realClock, random: Math.random })
+    for (const b of pool.backends) checker.add({ id: b.id, url: b.url, dispatcher: b.dispatcher })
+    checker.on('transition', (e) => { pool.setHealthy(e.backend, e.to === 'healthy', e.reason) })
+    checkers.set(name, checker)
+  }
+  app.decorate('healthCheckers', checkers)
+  app.addHook('onReady', async () => { for (const c of checkers.values()) c.start() })
+  app.addHook('onClose', async () => { for (const c of checkers.values()) c.stop() })
+}
+
+export default fp(healthPlugin, { name: 'gateway-health', dependencies: ['gateway-pools'], fastify: '5.x' })
