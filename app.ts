@@ -10,7 +10,9 @@ import { createLogger } from './lib/logger.js'
 import configPlugin from './plugins/config.js'
 import poolsPlugin, { type PoolsPluginOptions } from './plugins/pools.js'
 import healthPlugin from './plugins/health.js'
+import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
+import adminPlugin from './plugins/admin.js'
 import proxyRoutes from './routes/proxy.js'
 
 export interface BuildOptions {
@@ -77,7 +79,9 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(configPlugin, { config })
   await app.register(poolsPlugin, opts.pools ?? {})
   await app.register(healthPlugin)
+  await app.register(metricsPlugin)
   await app.register(proxyPlugin)
+  await app.register(adminPlugin)
   await app.register(proxyRoutes)
   return app
 }

@@ -41,17 +41,20 @@ async function main (argv: string[]): Promise<void> {
 
   const logger = createLogger(config.log)
   const app = await buildApp(config, { logger })
+  let where = `${config.listen.host}:${config.listen.port}`
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port })
+    where = `${config.admin.host}:${config.admin.port} (admin)`
+    await app.adminServer.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    app.log.fatal({ code: e.code }, `cannot listen on ${config.listen.host}:${config.listen.port}: ${e.message}`)
+    app.log.fatal({ code: e.code }, `cannot listen on ${where}: ${e.message}`)
     await app.close()
     process.exitCode = 1
     return
   }
-  const addr = app.server.address()
-  app.log.info({ config: path, pools: Object.keys(config.pools), port: typeof addr === 'object' && addr !== null ? addr.port : undefined }, 'gateway ready')
+  const port = (s: { address: () => unknown }): number | undefined => (s.address() as { port?: number } | null)?.port
+  app.log.info({ config: path, pools: Object.keys(config.pools), port: port(app.server), adminPort: port(app.adminServer.server) }, 'gateway ready')
 
   closeWithGrace({
     delay: config.shutdown.timeout,

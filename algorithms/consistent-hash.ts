@@ -5,6 +5,7 @@ import { EMPTY_TABLE, hash32, type HashTable } from './hash.js'
 import { buildRing } from './hash-ring.js'
 import { buildMaglev, isPrime, nextPrime } from './maglev.js'
 import { uniformPick } from './random.js'
+import { OptionError } from './option-error.js'
 
 export const CONSISTENT_HASH_DEFAULTS = Object.freeze({ method: 'ring' as const, vnodes: 160, tableSize: 65537 })
 export const MAX_TABLE_SIZE = 1_000_003
@@ -48,7 +49,7 @@ export const consistentHash: AlgorithmDefinition<ConsistentHashOptionsValue> = {
     const vnodes = options.vnodes ?? CONSISTENT_HASH_DEFAULTS.vnodes
     const tableSize = options.tableSize ?? CONSISTENT_HASH_DEFAULTS.tableSize
     if (method === 'maglev' && !isPrime(tableSize)) {
-      throw new RangeError(`tableSize must be a prime number (got ${tableSize}); the next prime is ${nextPrime(tableSize)}`)
+      throw new OptionError('tableSize', `must be a prime number (got ${tableSize}); the next prime is ${nextPrime(tableSize)}`)
     }
     let list: readonly B[] = []
     let table: HashTable = EMPTY_TABLE

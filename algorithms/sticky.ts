@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Algorithm, AlgorithmDefinition, AlgorithmDeps, SelectableBackend } from './types.js'
 import { hash32 } from './hash.js'
+import { OptionError } from './option-error.js'
 
 const Options = Type.Object({
   /** The affinity cookie's name. */
@@ -31,8 +32,8 @@ export function stickyWith (registry: () => Readonly<Record<string, AlgorithmDef
     create<B extends SelectableBackend> (o: StickyOptions, deps: AlgorithmDeps): Algorithm<B> {
       // The registry is passed in (not imported) because it lists this algorithm itself.
       const innerDef = registry()[o.inner]
-      if (innerDef === undefined || o.inner === 'sticky') throw new Error(`inner: unknown algorithm "${o.inner}"`)
-      if (innerDef.key !== undefined) throw new Error(`inner: "${o.inner}" needs a request key of its own and cannot place sticky clients`)
+      if (innerDef === undefined || o.inner === 'sticky') throw new OptionError('inner', `unknown algorithm "${o.inner}"`)
+      if (innerDef.key !== undefined) throw new OptionError('inner', `"${o.inner}" needs a request key of its own and cannot place sticky clients`)
       const inner = innerDef.create<B>(Value.Default(innerDef.options, {}) as Record<string, unknown>, deps)
       const attrs = `; Path=/; HttpOnly; SameSite=Lax${o.maxAge > 0 ? `; Max-Age=${o.maxAge}` : ''}`
       let byToken = new Map<string, B>()

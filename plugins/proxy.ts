@@ -20,7 +20,9 @@ async function proxyPlugin (app: FastifyInstance): Promise<void> {
     router: compileRoutes(cfg.routes, app.pools),
     trustProxy: cfg.listen.trustProxy,
     accessLog: cfg.log.access,
-    logger: app.log
+    accessSample: cfg.log.accessSample,
+    logger: app.log,
+    recorder: app.gatewayMetrics.recorder
   })
   app.decorate('proxy', proxy)
   app.addHook('preClose', async () => {
@@ -28,4 +30,4 @@ async function proxyPlugin (app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(proxyPlugin, { name: 'gateway-proxy', dependencies: ['gateway-config', 'gateway-pools'], fastify: '5.x' })
+export default fp(proxyPlugin, { name: 'gateway-proxy', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics'], fastify: '5.x' })

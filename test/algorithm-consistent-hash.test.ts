@@ -152,7 +152,7 @@ t.test('options: schema, defaults, key source and a prime tableSize', async (t) 
   t.notOk(Value.Check(ConsistentHashOptions, { key: 'ip', tableSize: 2_000_003 }))
   t.same(consistentHash.key!({ key: { header: 'X-User' } }), { from: 'header', name: 'x-user' })
   t.throws(() => consistentHash.create({ key: 'ip', method: 'maglev', tableSize: 65536 }, seededDeps()),
-    { message: 'tableSize must be a prime number (got 65536); the next prime is 65537' })
+    { message: 'must be a prime number (got 65536); the next prime is 65537', option: 'tableSize' })
   t.doesNotThrow(() => consistentHash.create({ key: 'ip', tableSize: 65536 }, seededDeps()), 'ring ignores tableSize')
   t.same([2, 3, 7, 65537, 1_000_003].map(isPrime), [true, true, true, true, true])
   t.same([0, 1, 9, 65535, 7.5].map(isPrime), [false, false, false, false, false])

@@ -1,6 +1,7 @@
 // Defaults: a minimal config (one pool, one backend) comes back fully populated with the
 // documented defaults, in the normalised units of lib/config/types.ts.
 import t from 'tap'
+import { DEFAULT_BUCKETS } from '../lib/metrics/types.js'
 import { DEFAULTS, loadConfigText } from '../lib/config/load.js'
 import type { GatewayConfig } from '../lib/config/types.js'
 
@@ -33,7 +34,8 @@ t.test('a minimal config gets every default', async (t) => {
       }
     },
     routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }],
-    log: { level: 'info', access: true },
+    log: { level: 'info', access: true, accessSample: 1 },
+    metrics: { path: '/metrics', onClientListener: false, buckets: DEFAULT_BUCKETS, backendBuckets: DEFAULT_BUCKETS },
     shutdown: { timeout: 30_000 }
   }
   t.strictSame(loadConfigText(MINIMAL, { env: {} }), expected)
@@ -59,7 +61,7 @@ ${MINIMAL}    timeouts: { connect: 1s }
 `, { env: {} })
   t.same(c.listen, { ...DEFAULTS.listen, port: 0 })
   t.same(c.admin, { ...DEFAULTS.admin, token: 'secret' })
-  t.same(c.log, { level: 'debug', access: true })
+  t.same(c.log, { level: 'debug', access: true, accessSample: 1 })
   t.same(c.pools.web.timeouts, { connect: 1000, request: 60_000, idle: 4_000 })
   t.strictSame(c.pools.web.tls, { rejectUnauthorized: true, servername: 'api.internal' })
 })

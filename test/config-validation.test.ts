@@ -19,7 +19,7 @@ t.test('an unknown key is an error; a close one gets a suggestion', async (t) =>
 t.test('an unknown key far from any known one lists the known keys', async (t) => {
   t.same(issuesOf(`listen:\n  color: blue\n${POOLS}`)[0].message,
     'unknown key; known keys: host, port, trustProxy, headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize')
-  t.same(issuesOf(`${POOLS}metrics: {}\n`)[0], { path: 'metrics', line: 5, message: 'unknown key; known keys: listen, admin, pools, routes, log, shutdown' })
+  t.same(issuesOf(`${POOLS}tracing: {}\n`)[0], { path: 'tracing', line: 5, message: 'unknown key; known keys: listen, admin, pools, routes, log, metrics, shutdown' })
   t.same(issuesOf(`${POOLS}      - { url: "http://a:1", wieght: 2 }\n`)[0].path, 'pools.web.backends[1].wieght')
 })
 
@@ -36,7 +36,7 @@ log: { level: loud, access: 1 }
     { path: 'admin.token', line: 2, message: 'expected a string (got the number 12345); quote it in YAML ("12345") to make it a string' },
     { path: 'pools.web.hostHeader', line: 7, message: 'expected one of: preserve, backend (got the string "client")' },
     { path: 'log.level', line: 8, message: 'expected one of: fatal, error, warn, info, debug, trace, silent (got the string "loud")' },
-    { path: 'log.access', line: 8, message: 'expected true or false (got the number 1)' }
+    { path: 'log.access', line: 8, message: 'expected true, false, or { sample: 0.1 } (got the number 1)' }
   ])
 })
 

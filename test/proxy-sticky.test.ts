@@ -35,5 +35,5 @@ t.test('sticky: when the pinned backend is not ready, the client moves and is re
 
 t.test('sticky with an inner algorithm that needs a key of its own is a config error', async (t) => {
   const backends = await startBackends(t, 1)
-  await t.rejects(startGateway(t, poolYaml(backends, '', '    algorithm: { name: sticky, inner: nope }\n')), /pools\.web\.algorithm: inner: unknown algorithm "nope"/)
+  await t.rejects(startGateway(t, poolYaml(backends, '', '    algorithm: { name: sticky, inner: nope }\n')), /pools\.web\.algorithm\.inner: unknown algorithm "nope"/)
 })

@@ -83,7 +83,7 @@ t.test('SIGTERM: stops accepting, lets the in-flight request finish, exits 0', a
   let arrived!: () => void
   const inFlight = new Promise<void>((resolve) => { arrived = resolve })
   const b = await startBackend(t, 'slow', (_req, res) => { arrived(); setTimeout(() => res.end('finished'), 500) })
-  const r = run(['--config', configFile(t.testdir(), `listen: { port: 0 }\npools:\n  web:\n    backends: [ { url: "${b.url}" } ]\n`)])
+  const r = run(['--config', configFile(t.testdir(), `listen: { port: 0 }\nadmin: { port: 0 }\npools:\n  web:\n    backends: [ { url: "${b.url}" } ]\n`)])
   t.teardown(() => { r.child.kill('SIGKILL') })
   const port = await r.port
   const pending = send(`http://127.0.0.1:${port}/`)
@@ -99,7 +99,7 @@ t.test('SIGTERM: stops accepting, lets the in-flight request finish, exits 0', a
 
 t.test('a second signal exits at once; shutdown.timeout bounds the wait', async (t) => {
   const b = await startBackend(t, 'hang', () => { /* never answers */ })
-  const yaml = `listen: { port: 0 }\nshutdown: { timeout: 300ms }\npools:\n  web:\n    backends: [ { url: "${b.url}" } ]\n`
+  const yaml = `listen: { port: 0 }\nadmin: { port: 0 }\nshutdown: { timeout: 300ms }\npools:\n  web:\n    backends: [ { url: "${b.url}" } ]\n`
   const dir = t.testdir({ a: {}, b: {} })
 
   const first = run(['--config', configFile(join(dir, 'a'), yaml)])

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path'
 import { algorithms, algorithmNames } from '../../algorithms/index.js'
+import { OptionError } from '../../algorithms/option-error.js'
 import type { AlgorithmConfig } from './types.js'
 import { DEFAULTS } from './schema.js'
 import { isObj, type Ctx } from './fields.js'
@@ -48,7 +49,7 @@ function builtIn (ctx: Ctx, name: string, options: Record<string, unknown>, name
     try {
       def.create(checked, { random: Math.random, now: () => 0 })
     } catch (err) {
-      ctx.issues.add(segs, (err as Error).message)
+      ctx.issues.add(err instanceof OptionError ? [...segs, err.option] : segs, (err as Error).message)
     }
   }
   return { name, options: checked }

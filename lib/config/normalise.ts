@@ -9,6 +9,7 @@ import { DEFAULTS, LOG_LEVELS } from './schema.js'
 import { bool, duration, int, isObj, section, size, str, type Ctx, type Obj } from './fields.js'
 import { normalisePools } from './pools.js'
 import { normaliseRoutes } from './routes.js'
+import { normaliseMetrics } from './metrics.js'
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]'])
 
@@ -27,8 +28,10 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
     routes: normaliseRoutes(ctx, root.routes, poolNames),
     log: {
       level: (LOG_LEVELS as readonly string[]).includes(level) ? level as LogConfig['level'] : DEFAULTS.log.level,
-      access: bool(l, 'access', DEFAULTS.log.access)
+      access: isObj(l.access) ? true : bool(l, 'access', DEFAULTS.log.access),
+      accessSample: isObj(l.access) && typeof l.access.sample === 'number' ? l.access.sample : 1
     },
+    metrics: normaliseMetrics(ctx, root),
     shutdown: { timeout: duration(ctx, section(root, 'shutdown'), 'timeout', ['shutdown'], DEFAULTS.shutdown.timeout, 0) }
   }
 }

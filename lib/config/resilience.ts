@@ -34,7 +34,7 @@ const D = (): TSchema => Type.Optional(Type.Union([Type.String(), Type.Number()]
 const Int = (min: number, max: number): TSchema => Type.Optional(Type.Integer({ minimum: min, maximum: max }))
 const Percent = (): TSchema => Type.Optional(Type.Number({ minimum: 0, maximum: 100 }))
 const Status = Type.Integer({ minimum: 100, maximum: 599 })
-const StatusRange = Type.Union([Status, Type.String({ pattern: '^[1-5][0-9]{2}(-[1-5][0-9]{2})?$', description: 'a status or a range like "200-399"' })])
+const StatusRange = Type.Union([Status, Type.String({ pattern: '^[1-5][0-9]{2}(-[1-5][0-9]{2})?$' })], { description: 'a status from 100 to 599 or a range like "200-399"' })
 const Method = Type.String({ pattern: '^[A-Za-z]+$' })
 
 export const HealthCheckSchema = Type.Object({
@@ -43,7 +43,7 @@ export const HealthCheckSchema = Type.Object({
     method: Type.Optional(Method),
     path: Type.Optional(Type.String({ pattern: '^/' })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-    expectStatus: Type.Optional(Type.Union([StatusRange, Type.Array(StatusRange, { minItems: 1 })])),
+    expectStatus: Type.Optional(Type.Union([StatusRange, Type.Array(StatusRange, { minItems: 1 })], { description: 'a status from 100 to 599 (e.g. 200), a range like "200-399", or a list of those' })),
     bodyMatch: Type.Optional(Type.String({ minLength: 1 })),
     interval: D(),
     timeout: D(),
@@ -101,7 +101,7 @@ function active (ctx: Ctx, a: Obj, segs: string[]): ActiveHealthConfig {
     method: str(a, 'method', d.method).toUpperCase(),
     path: str(a, 'path', d.path),
     headers: isObj(a.headers) ? a.headers as Record<string, string> : {},
-    expectStatus: statusRanges(a.expectStatus ?? d.expectStatus),
+    expectStatus: statusRanges(ctx, a.expectStatus ?? d.expectStatus, [...segs, 'expectStatus']),
     interval: duration(ctx, a, 'interval', segs, d.interval, 1),
     timeout: duration(ctx, a, 'timeout', segs, d.timeout, 1),
     healthyThreshold: int(a, 'healthyThreshold', d.healthyThreshold),
@@ -179,17 +179,18 @@ export function normaliseRetry (ctx: Ctx, p: Obj, segs: string[]): RetryConfig {
   return cfg
 }
 
-/** "200-399", 204, or a list of those, as inclusive [from, to] pairs. */
-function statusRanges (v: unknown): Array<[number, number]> {
+/** "200-399", 204, or a list of those, as inclusive [from, to] pairs; an inverted range is an issue. */
+function statusRanges (ctx: Ctx, v: unknown, segs: Array<string | number>): Array<[number, number]> {
   const list = Array.isArray(v) ? v : [v]
   const out: Array<[number, number]> = []
-  for (const item of list) {
+  list.forEach((item: unknown, i) => {
     if (typeof item === 'number') out.push([item, item])
     else if (typeof item === 'string') {
-      const [from, to] = item.split('-').map(Number)
-      if (from !== undefined) out.push([from, to ?? from])
+      const [from, to] = item.split('-').map(Number) as [number, number | undefined]
+      if (to !== undefined && to < from) ctx.issues.add(Array.isArray(v) ? [...segs, i] : segs, `"${item}" is an empty range; write the lower status first`)
+      else out.push([from, to ?? from])
     }
-  }
+  })
   return out
 }
 

@@ -6,6 +6,7 @@
  */
 
 import { CircuitBreakerSchema, HealthCheckSchema, RetrySchema } from './resilience.js'
+import { MetricsSchema } from './metrics.js'
 import { Type, type TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 
@@ -117,12 +118,28 @@ export const ConfigSchema = Type.Object({
   routes: Type.Optional(Type.Array(RouteSchema, { minItems: 1, minMessage: 'must list at least one route (or leave routes out when there is a single pool)' })),
   log: Type.Optional(Type.Object({
     level: Type.Optional(OneOf(LOG_LEVELS, DEFAULTS.log.level)),
-    access: Type.Optional(Type.Boolean({ default: DEFAULTS.log.access }))
+    access: Type.Optional(Type.Union([
+      Type.Boolean(),
+      Type.Object({ sample: Type.Number({ minimum: 0, maximum: 1 }) }, closed)
+    ], { default: DEFAULTS.log.access, description: 'true, false, or { sample: 0.1 }' }))
   }, closed)),
+  metrics: Type.Optional(MetricsSchema),
   shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration(DEFAULTS.shutdown.timeout)) }, closed))
 }, { ...closed, description: 'a mapping with at least a pools section' })
 
 export const configChecker = TypeCompiler.Compile(ConfigSchema)
+
+function describeNumber (s: TSchema): string {
+  const what = s.type === 'integer' ? 'an integer' : 'a number'
+  const min = s.minimum as number | undefined
+  const max = s.maximum as number | undefined
+  const xmin = s.exclusiveMinimum as number | undefined
+  if (min !== undefined && max !== undefined) return `${what} from ${min} to ${max}`
+  if (min !== undefined) return `${what} of at least ${min}`
+  if (xmin !== undefined) return `${what} greater than ${xmin}`
+  if (max !== undefined) return `${what} of at most ${max}`
+  return what
+}
 
 /** The schema that governs the value at `segs`, or undefined (e.g. inside algorithm options). */
 export function schemaAt (segs: ReadonlyArray<string | number>): TSchema | undefined {
@@ -151,15 +168,13 @@ function childSchema (s: TSchema, seg: string | number): TSchema | undefined {
 
 /** Plain-English name of what a schema accepts, for "expected X, got Y" messages. */
 export function describeSchema (s: TSchema): string {
+  // Numbers are described by their bounds: that is what a user needs to fix an out-of-range value.
+  if (s.type === 'integer' || s.type === 'number') return describeNumber(s)
   if (typeof s.description === 'string') return s.description
   if (Array.isArray(s.anyOf) && s.anyOf.every((m: TSchema) => 'const' in m)) {
     return `one of: ${s.anyOf.map((m: TSchema) => String(m.const)).join(', ')}`
   }
   switch (s.type) {
-    case 'integer':
-      if (s.minimum !== undefined && s.maximum !== undefined) return `an integer from ${s.minimum} to ${s.maximum}`
-      return 'an integer'
-    case 'number': return 'a number'
     case 'string': return s.minLength !== undefined && s.minLength > 0 ? 'a non-empty string' : 'a string'
     case 'boolean': return 'true or false'
     case 'array': return 'a list'

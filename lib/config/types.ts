@@ -200,6 +200,31 @@ export interface LogConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** One JSON line per request when true. */
   access: boolean
+  /** With access on: the share of requests logged (1: all); failed requests are always logged. */
+  accessSample: number
+}
+
+export interface StatsdConfig {
+  host: string
+  port: number
+  /** Prepended to every metric name, e.g. "gateway.". */
+  prefix: string
+  /** Sent on every metric as DogStatsD tags when dogstatsd is on. */
+  tags: Record<string, string>
+  dogstatsd: boolean
+  /** How often gauges are sent and buffered packets flushed (ms). */
+  flushInterval: number
+}
+
+export interface MetricsConfig {
+  /** Path of the Prometheus endpoint on the admin listener (and the client one when enabled). */
+  path: string
+  onClientListener: boolean
+  /** Buckets (seconds) of gateway_request_duration_seconds and gateway_backend_response_seconds. */
+  buckets: number[]
+  backendBuckets: number[]
+  /** undefined: no StatsD exporter. */
+  statsd?: StatsdConfig
 }
 
 export interface ShutdownConfig {
@@ -214,5 +239,6 @@ export interface GatewayConfig {
   /** Tried in order; first match wins. Never empty after loading (one pool and no routes: a catch-all). */
   routes: RouteConfig[]
   log: LogConfig
+  metrics: MetricsConfig
   shutdown: ShutdownConfig
 }

@@ -87,7 +87,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // Latency for the algorithms is time to the answer's headers (or to the failure): body
     // transfer time depends on the body and the client, not on how busy the backend is.
     const end = this.headersAt > 0 ? this.headersAt : performance.now()
+    const pool = this.call.route.pool
     const result: AttemptResult = { ok, status, reason, latencyMs: end - this.start, inFlight: this.inFlightAtStart }
-    this.call.route.pool.release(this.backend, result)
+    pool.release(this.backend, result)
+    const recorder = this.call.owner.recorder
+    if (this.headersAt > 0) recorder.backendResponse(pool, this.backend, (this.headersAt - this.start) / 1000)
+    if (reason !== undefined) recorder.upstreamError(pool, this.backend, reason)
   }
 }

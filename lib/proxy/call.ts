@@ -9,6 +9,7 @@ import { responseHeaders } from './headers.js'
 import { mapUpstreamError, type FailureReason } from './upstream-errors.js'
 import { sendError } from './respond.js'
 import { Attempt } from './attempt.js'
+import type { Recorder } from '../metrics/types.js'
 
 /** What a call reports when it ends, once: the proxy logs it and feeds metrics. */
 export interface CallReport {
@@ -21,9 +22,9 @@ export interface CallReport {
 export interface CallOwner {
   /** True while the gateway shuts down: responses then ask the client to close the connection. */
   readonly closing: boolean
+  /** Where attempts and retries are recorded (metrics). */
+  readonly recorder: Recorder
   finished (report: CallReport): void
-  /** One attempt failed or was retried (for metrics); `retried` tells whether another follows. */
-  attemptFailed? (call: ProxyCall, backend: Backend, reason: string, retried: boolean): void
 }
 
 /** Status logged when the client went away before the answer was complete (as nginx does). */
@@ -71,7 +72,7 @@ export class ProxyCall {
   private readonly retryable: boolean
 
   constructor (
-    private readonly owner: CallOwner,
+    readonly owner: CallOwner,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly plan: CallPlan,
@@ -116,7 +117,7 @@ export class ProxyCall {
     const pool = this.plan.route.pool
     if (pool.retry.retriesStatus(statusCode) && this.mayRetry()) {
       attempt.release(false, statusCode, 'status')
-      this.retry(attempt.backend, `status ${statusCode}`)
+      this.retry('status')
       return false
     }
     this.status = statusCode
@@ -152,10 +153,9 @@ export class ProxyCall {
     }
     const { error, reason } = mapUpstreamError(err)
     if (reason !== 'client' && this.plan.route.pool.retry.retriesReason(reason) && this.mayRetry()) {
-      this.retry(attempt.backend, reason, error)
+      this.retry(reason, error)
       return
     }
-    this.owner.attemptFailed?.(this, attempt.backend, reason, false)
     this.fail(error, reason)
   }
 
@@ -178,8 +178,8 @@ export class ProxyCall {
   }
 
   /** Waits the backoff, then tries another backend (or the same one when it is the only one). */
-  private retry (failed: Backend, reason: string, lastError?: GatewayError): void {
-    this.owner.attemptFailed?.(this, failed, reason, true)
+  private retry (reason: string, lastError?: GatewayError): void {
+    this.owner.recorder.retry(this.plan.route.pool, reason)
     this.retries++
     this.current = undefined
     const pool = this.plan.route.pool

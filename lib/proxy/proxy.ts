@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { CompiledRoute, Router } from '../router.js'
 import type { Backend } from '../backend.js'
+import type { BackendPool } from '../pool.js'
+import type { Recorder } from '../metrics/types.js'
 import { GatewayError } from '../errors.js'
 import type { SelectionContext } from '../../algorithms/types.js'
 import { forwardHeaders, scanRequestHeaders, type RequestScan } from './headers.js'
@@ -16,7 +18,10 @@ export interface ProxyOptions {
   router: Router
   trustProxy: boolean
   accessLog: boolean
+  /** Share of successful requests that get an access line (failures always do). */
+  accessSample: number
   logger: FastifyBaseLogger
+  recorder: Recorder
 }
 
 /** The context of a first attempt at a pool whose algorithm needs no request key. */
@@ -32,6 +37,8 @@ export class Proxy implements CallOwner {
   private readonly router: Router
   private readonly trustProxy: boolean
   private readonly accessLog: boolean
+  private readonly accessSample: number
+  readonly recorder: Recorder
   private readonly log: FastifyBaseLogger
   private readonly backendLogs = new WeakMap<Backend, FastifyBaseLogger>()
 
@@ -39,6 +46,8 @@ export class Proxy implements CallOwner {
     this.router = opts.router
     this.trustProxy = opts.trustProxy
     this.accessLog = opts.accessLog
+    this.accessSample = opts.accessSample
+    this.recorder = opts.recorder
     this.log = opts.logger
   }
 
@@ -56,7 +65,7 @@ export class Proxy implements CallOwner {
     let body: Readable | null = hasBody ? req : null
     if (body !== null && route.maxBodySize > 0) {
       if (cl !== undefined && Number(cl) > route.maxBodySize) {
-        return this.reject(req, res, requestId, true, new GatewayError('GW_BODY_TOO_LARGE', [route.maxBodySize]))
+        return this.reject(req, res, requestId, true, new GatewayError('GW_BODY_TOO_LARGE', [route.maxBodySize]), route.pool)
       }
       if (scan.chunked) body = req.pipe(new BodyLimit(route.maxBodySize))
     }
@@ -82,7 +91,7 @@ export class Proxy implements CallOwner {
       : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
     const backend = pool.acquire(ctx)
     if (backend === undefined) {
-      return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]))
+      return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]), pool)
     }
     pool.retry.budget.recordRequest()
     // Only now, with a route, a body within limits and a backend, is the client invited to send.
@@ -102,14 +111,16 @@ export class Proxy implements CallOwner {
 
   finished (r: CallReport): void {
     const c = r.call
+    const ms = performance.now() - c.start
+    this.recorder.request(c.route.pool, c.backend, c.req.method!, r.status, ms / 1000)
     const log = this.backendLog(c.backend, c.route.pool.name)
     if (r.error !== undefined && r.reason !== 'client') {
-      log.error({ reqId: c.requestId, code: r.error.code, reason: r.reason, err: r.error.cause ?? r.error }, 'upstream request failed')
+      log.error({ reqId: c.requestId, code: r.error.code, reason: r.reason, retries: c.retries, err: r.error.cause ?? r.error }, 'upstream request failed')
     }
-    if (this.accessLog) {
+    if (this.accessLog && (this.accessSample >= 1 || r.status >= 500 || r.error !== undefined || Math.random() < this.accessSample)) {
       log.info({
         reqId: c.requestId, method: c.req.method, path: c.req.url, status: r.status, bytes: c.bytes, retries: c.retries,
-        ms: Math.round((performance.now() - c.start) * 1000) / 1000
+        ms: Math.round(ms * 1000) / 1000
       }, 'access')
     }
   }
@@ -125,8 +136,10 @@ export class Proxy implements CallOwner {
   }
 
   /** Answers without a backend (404, 413, 503, …): one access line, nothing forwarded. */
-  private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError): void {
+  private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError, pool?: BackendPool): void {
     sendError(res, err, requestId, hasBody && !req.complete)
+    // Answered at once, without a backend: recorded with a duration of 0.
+    this.recorder.rejected(pool, req.method!, err.status, 0)
     if (this.accessLog) {
       this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.status, error: err.code }, 'access')
     }

@@ -1,0 +1,40 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { MetricsConfig } from '../config/types.js'
+import type { BackendPool } from '../pool.js'
+import type { Recorder } from './types.js'
+import { PrometheusRecorder } from './prometheus.js'
+import { StatsdRecorder } from './statsd.js'
+
+export type { Recorder } from './types.js'
+export { PrometheusRecorder } from './prometheus.js'
+
+export interface Metrics {
+  /** What the proxy and the wiring record into; fans out to every exporter. */
+  recorder: Recorder
+  prometheus: PrometheusRecorder
+  statsd: StatsdRecorder | undefined
+}
+
+/**
+ * Builds the exporters: Prometheus always, StatsD when configured. With one exporter the proxy
+ * calls it directly; with two, a small fan-out calls each in turn.
+ */
+export function createMetrics (cfg: MetricsConfig, pools: () => Iterable<BackendPool>, log: FastifyBaseLogger): Metrics {
+  const prometheus = new PrometheusRecorder(cfg, pools)
+  const statsd = cfg.statsd === undefined ? undefined : new StatsdRecorder(cfg.statsd, pools, log)
+  return { prometheus, statsd, recorder: statsd === undefined ? prometheus : fanOut([prometheus, statsd]) }
+}
+
+function fanOut (sinks: Recorder[]): Recorder {
+  return {
+    request: (...a) => { for (const s of sinks) s.request(...a) },
+    rejected: (...a) => { for (const s of sinks) s.rejected(...a) },
+    backendResponse: (...a) => { for (const s of sinks) s.backendResponse(...a) },
+    upstreamError: (...a) => { for (const s of sinks) s.upstreamError(...a) },
+    retry: (...a) => { for (const s of sinks) s.retry(...a) },
+    circuit: (...a) => { for (const s of sinks) s.circuit(...a) },
+    healthCheck: (...a) => { for (const s of sinks) s.healthCheck(...a) },
+    healthTransition: (...a) => { for (const s of sinks) s.healthTransition(...a) },
+    close: async () => { await Promise.all(sinks.map(async (s) => { await s.close() })) }
+  }
+}

@@ -1,0 +1,140 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Backend } from '../backend.js'
+import type { BackendPool } from '../pool.js'
+import type { MetricsConfig } from '../config/types.js'
+import type { CircuitState } from '../resilience/breaker.js'
+import { METHOD_LABELS, type Recorder } from './types.js'
+
+const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, open: 1, 'half-open': 2 }
+const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.map((m, i) => [m, i]))
+const OTHER_METHOD = METHOD_LABELS.length
+
+type CounterChild = ReturnType<Counter['labels']>
+type HistogramChild = ReturnType<Histogram['labels']>
+
+/** Label children of one backend, bound once. Request counters are keyed by status and method. */
+interface BackendChildren {
+  readonly rtt: HistogramChild
+  readonly requests: Map<number, CounterChild>
+  readonly errors: Map<string, CounterChild>
+}
+
+/**
+ * The Prometheus exporter: prom-client metrics in a registry of its own (not the global one, so
+ * several gateways can live in one process, as tests do). Counters and histograms are updated
+ * per event through children bound per backend; gauges are computed from the pools when
+ * scraped (collect()), so the request path never touches them. Process and Node metrics (CPU,
+ * memory, event-loop lag) are added to the same registry by fastify-metrics on the admin server.
+ */
+export class PrometheusRecorder implements Recorder {
+  readonly registry = new Registry()
+  private readonly requests: Counter
+  private readonly duration: Histogram
+  private readonly backendRtt: Histogram
+  private readonly upstreamErrors: Counter
+  private readonly retries: Counter
+  private readonly circuitOpens: Counter
+  private readonly healthChecks: Counter
+  private readonly healthTransitions: Counter
+  private readonly byBackend = new WeakMap<Backend, BackendChildren>()
+  private readonly byPool = new WeakMap<BackendPool, HistogramChild>()
+
+  constructor (cfg: MetricsConfig, pools: () => Iterable<BackendPool>) {
+    const registers = [this.registry]
+    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Requests answered, by pool, backend, method and status code.', labelNames: ['pool', 'backend', 'method', 'code'], registers })
+    this.duration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Time from request to the end of the answer, as the client sees it through the gateway.', labelNames: ['pool'], buckets: cfg.buckets, registers })
+    this.backendRtt = new Histogram({ name: 'gateway_backend_response_seconds', help: 'Time from sending a request to a backend to its response headers.', labelNames: ['pool', 'backend'], buckets: cfg.backendBuckets, registers })
+    this.upstreamErrors = new Counter({ name: 'gateway_upstream_errors_total', help: 'Failed attempts at backends, by reason (connect, timeout, reset, tls, protocol, status).', labelNames: ['pool', 'backend', 'reason'], registers })
+    this.retries = new Counter({ name: 'gateway_retries_total', help: 'Retries sent, by the reason the previous attempt failed.', labelNames: ['pool', 'reason'], registers })
+    this.circuitOpens = new Counter({ name: 'gateway_circuit_opens_total', help: 'Times a backend circuit opened.', labelNames: ['pool', 'backend'], registers })
+    this.healthChecks = new Counter({ name: 'gateway_health_checks_total', help: 'Active health probes, by result (pass, fail).', labelNames: ['pool', 'backend', 'result'], registers })
+    this.healthTransitions = new Counter({ name: 'gateway_health_transitions_total', help: 'Backend health changes, by new state (healthy, unhealthy, ejected, returned).', labelNames: ['pool', 'backend', 'to'], registers })
+
+    const each = (fn: (pool: BackendPool, b: Backend) => void): void => {
+      for (const pool of pools()) for (const b of pool.backends) fn(pool, b)
+    }
+    // Gauges: read from the pools at scrape time. reset() first drops series of removed backends.
+    const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void): void => {
+      // eslint-disable-next-line no-new
+      new Gauge({ name, help, labelNames, registers, collect () { this.reset(); fill(this) } })
+    }
+    gauge('gateway_in_flight_requests', 'Requests being served by each backend now.', ['pool', 'backend'],
+      (g) => { each((p, b) => g.set({ pool: p.name, backend: b.id }, b.inFlight)) })
+    gauge('gateway_backend_up', 'Whether a backend takes new requests (1) or not (0): healthy, not ejected, enabled, not draining, circuit not open.', ['pool', 'backend'],
+      (g) => { each((p, b) => g.set({ pool: p.name, backend: b.id }, b.ready ? 1 : 0)) })
+    gauge('gateway_circuit_state', 'Circuit state of each backend: 0 closed, 1 open, 2 half-open.', ['pool', 'backend'],
+      (g) => { each((p, b) => { if (b.breaker !== undefined) g.set({ pool: p.name, backend: b.id }, CIRCUIT_VALUE[b.breaker.state]) }) })
+    gauge('gateway_backends_healthy', 'Backends of each pool that take new requests.', ['pool'],
+      (g) => { for (const p of pools()) g.set({ pool: p.name }, p.readyCount()) })
+  }
+
+  request (pool: BackendPool, backend: Backend, method: string, status: number, seconds: number): void {
+    const c = this.children(pool, backend)
+    const key = status * 16 + (METHOD_INDEX.get(method) ?? OTHER_METHOD)
+    let child = c.requests.get(key)
+    if (child === undefined) {
+      child = this.requests.labels(pool.name, backend.id, METHOD_LABELS[METHOD_INDEX.get(method) ?? -1] ?? 'OTHER', String(status))
+      c.requests.set(key, child)
+    }
+    child.inc()
+    this.poolDuration(pool).observe(seconds)
+  }
+
+  rejected (pool: BackendPool | undefined, method: string, status: number, seconds: number): void {
+    const m = METHOD_LABELS[METHOD_INDEX.get(method) ?? -1] ?? 'OTHER'
+    this.requests.labels(pool?.name ?? '', '', m, String(status)).inc()
+    if (pool !== undefined) this.poolDuration(pool).observe(seconds)
+  }
+
+  backendResponse (pool: BackendPool, backend: Backend, seconds: number): void {
+    this.children(pool, backend).rtt.observe(seconds)
+  }
+
+  upstreamError (pool: BackendPool, backend: Backend, reason: string): void {
+    const c = this.children(pool, backend)
+    let child = c.errors.get(reason)
+    if (child === undefined) {
+      child = this.upstreamErrors.labels(pool.name, backend.id, reason)
+      c.errors.set(reason, child)
+    }
+    child.inc()
+  }
+
+  retry (pool: BackendPool, reason: string): void {
+    this.retries.labels(pool.name, reason).inc()
+  }
+
+  circuit (pool: BackendPool, backend: Backend, _from: CircuitState, to: CircuitState): void {
+    if (to === 'open') this.circuitOpens.labels(pool.name, backend.id).inc()
+  }
+
+  healthCheck (pool: BackendPool, backend: Backend, ok: boolean): void {
+    this.healthChecks.labels(pool.name, backend.id, ok ? 'pass' : 'fail').inc()
+  }
+
+  healthTransition (pool: BackendPool, backend: Backend, to: string): void {
+    this.healthTransitions.labels(pool.name, backend.id, to).inc()
+  }
+
+  async close (): Promise<void> {
+    this.registry.clear()
+  }
+
+  private children (pool: BackendPool, backend: Backend): BackendChildren {
+    let c = this.byBackend.get(backend)
+    if (c === undefined) {
+      c = { rtt: this.backendRtt.labels(pool.name, backend.id), requests: new Map(), errors: new Map() }
+      this.byBackend.set(backend, c)
+    }
+    return c
+  }
+
+  private poolDuration (pool: BackendPool): HistogramChild {
+    let h = this.byPool.get(pool)
+    if (h === undefined) {
+      h = this.duration.labels(pool.name)
+      this.byPool.set(pool, h)
+    }
+    return h
+  }
+}

@@ -1,0 +1,48 @@
+import fp from 'fastify-plugin'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
+import type { FastifyPluginCallback } from 'fastify'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The admin server (its own listener, admin.host:admin.port); server.ts makes it listen. */
+    adminServer: FastifyInstance
+  }
+}
+
+// fastify-metrics is CommonJS with `exports.default`: under ESM the plugin is on `.default`.
+const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPluginCallback<Partial<IMetricsPluginOptions>> }).default
+
+/**
+ * The admin server, apart from client traffic: `GET /healthz` (the process is alive),
+ * `GET /readyz` (every pool has a ready backend, else 503) and the Prometheus endpoint
+ * (`metrics.path`, through fastify-metrics, which also adds the process and Node metrics).
+ * It is closed with the gateway.
+ */
+async function adminPlugin (app: FastifyInstance): Promise<void> {
+  const cfg = app.gatewayConfig
+  const admin = Fastify({ loggerInstance: app.log.child({ server: 'admin' }) }) as unknown as FastifyInstance
+  await admin.register(fastifyMetrics, {
+    endpoint: cfg.metrics.path,
+    // Our registry, not prom-client's global one: several gateways may share a process (tests).
+    defaultMetrics: { enabled: true, register: app.gatewayMetrics.prometheus.registry },
+    // The admin routes' own timings are not the gateway's traffic.
+    routeMetrics: { enabled: false }
+  })
+  admin.get('/healthz', async () => ({ status: 'ok' }))
+  admin.get('/readyz', async (_req, reply) => {
+    const pools = [...app.pools.values()].map((p) => ({ pool: p.name, ready: p.readyCount(), backends: p.backends.length }))
+    const ready = pools.every((p) => p.ready > 0)
+    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', pools })
+  })
+  app.decorate('adminServer', admin)
+  app.addHook('onClose', async () => { await admin.close() })
+
+  // Optionally the same metrics on the client listener: a route of its own, ahead of the proxy.
+  if (cfg.metrics.onClientListener) {
+    const registry = app.gatewayMetrics.prometheus.registry
+    app.get(cfg.metrics.path, async (_req, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
+  }
+}
+
+export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics'], fastify: '5.x' })
