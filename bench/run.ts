@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: req/s and latency straight to a demo backend, then through the gateway.
  *
- *   node dist/bench/run.js [--duration S] [--connections C] [--body BYTES] [--warmup S] [--access-log]
+ *   node dist/bench/run.js [--duration S] [--connections C] [--body BYTES] [--warmup S] [--access-log] [--no-metrics]
  *
  * Starts three demo backends in this process (in a worker thread), writes a temporary config
  * (round-robin over them, quiet logs unless --access-log), spawns dist/server.js on free ports,
@@ -59,14 +59,15 @@ const SHUTDOWN_TIMEOUT = '5s'
 
 const out = (line = ''): void => { process.stdout.write(line + '\n') }
 
-interface Options { duration: number, connections: number, body: number, warmup: number, accessLog: boolean }
+interface Options { duration: number, connections: number, body: number, warmup: number, accessLog: boolean, metrics: boolean }
 
-const USAGE = `usage: node dist/bench/run.js [--duration S] [--connections C] [--body BYTES] [--warmup S] [--access-log]
+const USAGE = `usage: node dist/bench/run.js [--duration S] [--connections C] [--body BYTES] [--warmup S] [--access-log] [--no-metrics]
   --duration S     measured seconds per target, 1-300 (default 10)
   --connections C  concurrent keep-alive connections, 1-1000 (default 64)
   --body BYTES     POST a body of this size instead of GET, 0-16777216 (default 0: GET)
   --warmup S       uncounted seconds per target before measuring, 0-60 (default 2)
   --access-log     run the gateway with log level info and access lines (to a file)
+  --no-metrics     run the gateway with metrics.enabled: false (to measure what metrics cost)
 `
 
 function intOption (name: string, raw: string | undefined, def: number, min: number, max: number): number {
@@ -86,6 +87,7 @@ function parseOptions (argv: string[]): Options {
       body: { type: 'string' },
       warmup: { type: 'string' },
       'access-log': { type: 'boolean', default: false },
+      'no-metrics': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
@@ -95,7 +97,8 @@ function parseOptions (argv: string[]): Options {
     connections: intOption('connections', values.connections, 64, 1, 1000),
     body: intOption('body', values.body, 0, 0, 16 * 1024 * 1024),
     warmup: intOption('warmup', values.warmup, 2, 0, 60),
-    accessLog: values['access-log'] === true
+    accessLog: values['access-log'] === true,
+    metrics: values['no-metrics'] !== true
   }
 }
 
@@ -143,7 +146,7 @@ async function freePorts (n: number): Promise<number[]> {
   return ports
 }
 
-function gatewayYaml (port: number, adminPort: number, backendPorts: number[], accessLog: boolean): string {
+function gatewayYaml (port: number, adminPort: number, backendPorts: number[], accessLog: boolean, metrics: boolean): string {
   return [
     '# Written by bench/run.ts for one run; deleted afterwards.',
     `listen: { host: ${HOST}, port: ${port} }`,
@@ -154,6 +157,7 @@ function gatewayYaml (port: number, adminPort: number, backendPorts: number[], a
     '    backends:',
     ...backendPorts.map(p => `      - url: http://${HOST}:${p}`),
     accessLog ? 'log: { level: info, access: true }' : 'log: { level: warn, access: false }',
+    `metrics: { enabled: ${metrics} }`,
     `shutdown: { timeout: ${SHUTDOWN_TIMEOUT} }`,
     ''
   ].join('\n')
@@ -264,7 +268,7 @@ async function main (): Promise<number> {
   const cores = availableParallelism()
   out(`UltraBalancer bench: node ${process.version}, ${cores} CPU core(s), ${opts.connections} connections, ` +
     `${opts.duration} s per target ${opts.warmup > 0 ? `after ${opts.warmup} s warm-up` : 'without warm-up'}, ${opts.body > 0 ? `POST ${opts.body} B bodies` : 'GET, no body'}, ` +
-    `gateway access log ${opts.accessLog ? 'on (to a file)' : 'off (level warn)'}`)
+    `gateway access log ${opts.accessLog ? 'on (to a file)' : 'off (level warn)'}, metrics ${opts.metrics ? 'on' : 'off'}`)
   out(`Note: autocannon (main thread) and the three backends (one worker thread) run in this process and share the`)
   out(`machine's ${cores} core(s) with the gateway process, so absolute numbers understate every side: compare the ratio.`)
   out('"direct" is backend-1 alone, without the gateway; through the gateway, requests go round-robin to all three.')
@@ -310,7 +314,7 @@ async function main (): Promise<number> {
     dir = mkdtempSync(join(tmpdir(), 'ultrabalancer-bench-'))
     const config = join(dir, 'gateway.yaml')
     const logFile = join(dir, 'gateway.log')
-    writeFileSync(config, gatewayYaml(port, adminPort, backends.ports, opts.accessLog))
+    writeFileSync(config, gatewayYaml(port, adminPort, backends.ports, opts.accessLog, opts.metrics))
     // The gateway writes its log straight to a file: no pipe through this (busy) process that
     // could apply back-pressure to it mid-run.
     // detached: its own process group, so a terminal Ctrl-C reaches only this process, which
@@ -358,6 +362,7 @@ async function main (): Promise<number> {
       warmup: opts.warmup,
       body: opts.body,
       accessLog: opts.accessLog,
+      metrics: opts.metrics,
       direct,
       gateway,
       ratio: Number(ratio.toFixed(3))

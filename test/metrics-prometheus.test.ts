@@ -78,3 +78,12 @@ t.test('metrics on the client listener when asked', async (t) => {
   t.match(r.text, /# TYPE gateway_requests_total counter/)
   t.equal(live.seen.length, 0, 'served by the gateway, not proxied')
 })
+
+t.test('metrics.enabled: false records nothing on the request path', async (t) => {
+  const live = await startBackend(t, 'live')
+  const gw = await startGateway(t, poolYaml([live], 'metrics: { enabled: false }\n'))
+  t.equal((await send(gw.url + '/')).status, 200)
+  const m = await scrape(gw.app)
+  t.equal(m.value('gateway_requests_total'), 0)
+  t.ok(m.families.has('process_resident_memory_bytes'), 'process metrics are still served')
+})

@@ -11,6 +11,8 @@ const closed = { additionalProperties: false } as const
 const Buckets = Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, description: 'a list of bucket bounds in seconds, ascending' })
 
 export const MetricsSchema = Type.Object({
+  /** false: nothing is recorded and /metrics serves only the process metrics (for measuring the cost). */
+  enabled: Type.Optional(Type.Boolean()),
   path: Type.Optional(Type.String({ pattern: '^/' })),
   /** Also serve the metrics on the client listener (at `path`), before routing. */
   onClientListener: Type.Optional(Type.Boolean()),
@@ -34,6 +36,7 @@ export const METRICS_DEFAULTS = Object.freeze({
 export function normaliseMetrics (ctx: Ctx, root: Obj): MetricsConfig {
   const m = section(root, 'metrics')
   const out: MetricsConfig = {
+    enabled: bool(m, 'enabled', true),
     path: str(m, 'path', METRICS_DEFAULTS.path),
     onClientListener: bool(m, 'onClientListener', false),
     buckets: buckets(ctx, m, 'buckets'),

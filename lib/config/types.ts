@@ -217,6 +217,8 @@ export interface StatsdConfig {
 }
 
 export interface MetricsConfig {
+  /** false: the request path records nothing (gateway_* metrics stay empty); for measuring the cost. */
+  enabled: boolean
   /** Path of the Prometheus endpoint on the admin listener (and the client one when enabled). */
   path: string
   onClientListener: boolean

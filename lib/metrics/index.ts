@@ -21,8 +21,22 @@ export interface Metrics {
  */
 export function createMetrics (cfg: MetricsConfig, pools: () => Iterable<BackendPool>, log: FastifyBaseLogger): Metrics {
   const prometheus = new PrometheusRecorder(cfg, pools)
+  if (!cfg.enabled) return { prometheus, statsd: undefined, recorder: NOTHING }
   const statsd = cfg.statsd === undefined ? undefined : new StatsdRecorder(cfg.statsd, pools, log)
   return { prometheus, statsd, recorder: statsd === undefined ? prometheus : fanOut([prometheus, statsd]) }
+}
+
+/** metrics.enabled: false records nothing. */
+const NOTHING: Recorder = {
+  request () {},
+  rejected () {},
+  backendResponse () {},
+  upstreamError () {},
+  retry () {},
+  circuit () {},
+  healthCheck () {},
+  healthTransition () {},
+  close: async () => {}
 }
 
 function fanOut (sinks: Recorder[]): Recorder {
