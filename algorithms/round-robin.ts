@@ -2,9 +2,10 @@ import { Type } from '@sinclair/typebox'
 import type { Algorithm, AlgorithmDefinition, SelectableBackend } from './types.js'
 
 /**
- * Plain rotation, ignoring weights. Each pick starts one past the previous start and walks the
- * ring from there until `usable` accepts one, so an unready backend's turn passes to the next
- * backend instead of doubling one backend's share. Backends a, b, c give a b c a b c …
+ * Plain rotation, ignoring weights: backends a, b, c give a b c a b c … Each pick walks the ring
+ * from the current turn until `usable` accepts a backend, and the next turn starts just after
+ * the one chosen, so the ready backends keep equal shares when one is out (a, c of a b c with b
+ * out give a c a c, not a c c a c c).
  */
 export const roundRobin: AlgorithmDefinition = {
   options: Type.Object({}, { additionalProperties: false }),
@@ -18,16 +19,18 @@ export const roundRobin: AlgorithmDefinition = {
       },
       pick (ctx, usable) {
         const n = list.length
-        // A retry (attempt > 0) looks from the current turn without taking it, so the backend
-        // whose turn it is still gets its next request: one failing backend cannot make every
-        // request start on itself.
-        const start = ctx.attempt > 0 ? Math.min(next, n - 1) : next
-        if (ctx.attempt === 0) next = start + 1 >= n ? 0 : start + 1
+        const start = next < n ? next : 0
         for (let i = 0; i < n; i++) {
           let j = start + i
           if (j >= n) j -= n
           const b = list[j]!
-          if (usable(b)) return b
+          if (usable(b)) {
+            // A retry (attempt > 0) does not take a turn: the backend whose turn it was still
+            // gets the next request, so one failing backend cannot make every request start on
+            // itself while its retries go to the others.
+            if (ctx.attempt === 0) next = j + 1 >= n ? 0 : j + 1
+            return b
+          }
         }
         return undefined
       }

@@ -28,7 +28,7 @@ export interface AttemptResult extends Outcome {
 
 export interface PoolEvents {
   health: [{ backend: string, from: string, to: string, reason: string }]
-  eject: [{ backend: string, until: number, ejections: number, reason: string }]
+  eject: [{ backend: string, until: number, duration: number, ejections: number, reason: string }]
   return: [{ backend: string }]
   circuit: [{ backend: string, from: CircuitState, to: CircuitState, reason: string }]
 }
@@ -144,6 +144,13 @@ export class BackendPool {
     // Outlier detection applies its own failure statuses; here only transport failures are !ok.
     this.outliers?.record(b.id, { ok: result.reason === undefined || result.reason === 'status', status: result.status, reason: result.reason })
     this.algorithm.observe?.(b, result)
+  }
+
+  /** Whether some backend other than those in `tried` could take a request now. */
+  hasUsableBesides (tried: readonly Backend[]): boolean {
+    const usable = this.usablePredicate(tried)
+    for (const b of this.list) if (usable(b)) return true
+    return false
   }
 
   /** Whether the algorithm pins clients (sticky sessions) and so may add a Set-Cookie. */

@@ -3,8 +3,9 @@ import { Pool } from 'undici'
 import type { BackendConfig, PoolConfig } from './config/types.js'
 
 /**
- * Sockets kept per backend. Requests beyond it wait in undici's queue for a free socket;
- * bounding that queue is the circuit breaker's job (maxPendingRequests).
+ * Sockets per backend when the pool sets no circuitBreaker.maxConnections. Requests beyond the
+ * socket count wait in undici's queue; with maxConnections set, the pool admits at most
+ * maxConnections + maxPendingRequests at once, so that queue stays bounded.
  */
 export const CONNECTIONS_PER_BACKEND = 256
 
@@ -18,7 +19,7 @@ export function createUpstream (backend: BackendConfig, pool: PoolConfig): Pool 
   const url = new URL(backend.url)
   const { timeouts, tls } = pool
   return new Pool(url.origin, {
-    connections: CONNECTIONS_PER_BACKEND,
+    connections: pool.circuitBreaker !== undefined && pool.circuitBreaker.maxConnections > 0 ? pool.circuitBreaker.maxConnections : CONNECTIONS_PER_BACKEND,
     pipelining: 1,
     keepAliveTimeout: timeouts.idle,
     keepAliveMaxTimeout: timeouts.idle,

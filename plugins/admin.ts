@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import type { FastifyPluginCallback } from 'fastify'
 
@@ -21,7 +21,8 @@ const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPlu
  */
 async function adminPlugin (app: FastifyInstance): Promise<void> {
   const cfg = app.gatewayConfig
-  const admin = Fastify({ loggerInstance: app.log.child({ server: 'admin' }) }) as unknown as FastifyInstance
+  // Scrapes and probes every few seconds would flood the log: no per-request lines here.
+  const admin = Fastify({ loggerInstance: app.log.child({ server: 'admin' }), logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance
   await admin.register(fastifyMetrics, {
     endpoint: cfg.metrics.path,
     // Our registry, not prom-client's global one: several gateways may share a process (tests).

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { HealthChecker } from '../lib/health/checker.js'
 import { probeFor } from '../lib/health/probes.js'
 import { realClock } from '../lib/health/clock.js'
+import { createUpstream } from '../lib/upstream.js'
+import type { Dispatcher } from 'undici'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +20,7 @@ declare module 'fastify' {
  */
 async function healthPlugin (app: FastifyInstance): Promise<void> {
   const checkers = new Map<string, HealthChecker>()
+  const probeDispatchers: Dispatcher[] = []
   for (const [name, pool] of app.pools) {
     const log = app.log.child({ pool: name })
     pool.events.on('health', (e) => { log[e.to === 'healthy' ? 'info' : 'warn'](e, `backend ${e.to}`) })
@@ -28,13 +31,24 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
     const active = pool.config.healthCheck.active
     if (active === undefined) continue
     const checker = new HealthChecker(active, probeFor(active), { clock: realClock, random: Math.random })
-    for (const b of pool.backends) checker.add({ id: b.id, url: b.url, dispatcher: b.dispatcher })
+    // Probes share a backend's connections, except where maxConnections bounds them: a probe
+    // queued behind slow requests would time out and mark a merely busy backend unhealthy.
+    const limited = (pool.config.circuitBreaker?.maxConnections ?? 0) > 0
+    for (const b of pool.backends) {
+      const cfg = pool.config.backends.find((c) => c.id === b.id)!
+      const dispatcher = limited ? createUpstream(cfg, { ...pool.config, circuitBreaker: undefined }) : b.dispatcher
+      if (limited) probeDispatchers.push(dispatcher)
+      checker.add({ id: b.id, url: b.url, dispatcher })
+    }
     checker.on('transition', (e) => { pool.setHealthy(e.backend, e.to === 'healthy', e.reason) })
     checkers.set(name, checker)
   }
   app.decorate('healthCheckers', checkers)
   app.addHook('onReady', async () => { for (const c of checkers.values()) c.start() })
-  app.addHook('onClose', async () => { for (const c of checkers.values()) c.stop() })
+  app.addHook('onClose', async () => {
+    for (const c of checkers.values()) c.stop()
+    await Promise.all(probeDispatchers.map(async (d) => { await d.close() }))
+  })
 }
 
 export default fp(healthPlugin, { name: 'gateway-health', dependencies: ['gateway-pools'], fastify: '5.x' })

@@ -33,5 +33,5 @@ t.test('a disabled backend is skipped and its turn passes on', async (t) => {
   gw.app.pools.get('web')!.setEnabled('127.0.0.1:' + String(backends[1]!.port), false)
   const seen: string[] = []
   for (let i = 0; i < 4; i++) seen.push((await send(gw.url + '/')).text)
-  t.same(seen, ['b1', 'b3', 'b3', 'b1'])
+  t.same(seen, ['b1', 'b3', 'b1', 'b3'], 'b2\'s turns go to the next ready backend; the two keep equal shares')
 })

@@ -132,16 +132,16 @@ export interface CircuitBreakerConfig {
   maxOpenDuration: number
   /** Trial requests let through while half-open; all must succeed to close. */
   halfOpenRequests: number
-  /** Requests served at once per backend (0: unlimited); also the upstream socket count. */
+  /** Requests served at once per backend (0: unlimited); also its upstream socket count. */
   maxConnections: number
-  /** Requests that may wait for a socket beyond maxConnections (0: none wait when maxConnections is set). */
+  /** Requests that may wait for one of those sockets (0: none wait); the pool admits at most maxConnections + maxPendingRequests. */
   maxPendingRequests: number
 }
 
 export interface RetryConfig {
   /** Tries in all, the first included (1: no retries). */
   attempts: number
-  /** Deadline of one try until the answer's headers (ms); 0: only timeouts.request. */
+  /** Deadline of one try until the answer's headers (ms), capped by timeouts.request; 0: timeouts.request alone. */
   perTryTimeout: number
   /** Capped exponential backoff with full jitter between tries (ms). */
   backoff: { base: number, max: number }

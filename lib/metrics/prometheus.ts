@@ -80,10 +80,11 @@ export class PrometheusRecorder implements Recorder {
     this.poolDuration(pool).observe(seconds)
   }
 
-  rejected (pool: BackendPool | undefined, method: string, status: number, seconds: number): void {
+  rejected (pool: BackendPool | undefined, method: string, status: number): void {
     const m = METHOD_LABELS[METHOD_INDEX.get(method) ?? -1] ?? 'OTHER'
+    // Counted, but kept out of the duration histogram: answered at once, they would only pull
+    // its low percentiles down.
     this.requests.labels(pool?.name ?? '', '', m, String(status)).inc()
-    if (pool !== undefined) this.poolDuration(pool).observe(seconds)
   }
 
   backendResponse (pool: BackendPool, backend: Backend, seconds: number): void {

@@ -58,12 +58,11 @@ export class StatsdRecorder implements Recorder {
     this.timingOf('request_duration', pool, seconds)
   }
 
-  rejected (pool: BackendPool | undefined, method: string, status: number, seconds: number): void {
+  rejected (pool: BackendPool | undefined, method: string, status: number): void {
     const p = pool === undefined ? 'none' : part(pool.name)
     const m = methodLabel(method)
     if (this.cfg.dogstatsd) this.client.increment('requests', 1, [`pool:${p}`, 'backend:none', `method:${m}`, `code:${status}`])
     else this.client.increment(`requests.${p}.none.${m}.${status}`)
-    if (pool !== undefined) this.timingOf('request_duration', pool, seconds)
   }
 
   backendResponse (pool: BackendPool, backend: Backend, seconds: number): void {

@@ -15,8 +15,8 @@ import type { CircuitState } from '../resilience/breaker.js'
 export interface Recorder {
   /** A request finished (after all its attempts): client-side time through the gateway. */
   request (pool: BackendPool, backend: Backend, method: string, status: number, seconds: number): void
-  /** A request answered without a backend (404 route, 503 no backend, 413): pool may be undefined. */
-  rejected (pool: BackendPool | undefined, method: string, status: number, seconds: number): void
+  /** A request answered at once without a backend (404 route, 503 no backend, 413): counted, not timed. */
+  rejected (pool: BackendPool | undefined, method: string, status: number): void
   /** Time from dispatch to the backend's response headers, per attempt that got an answer. */
   backendResponse (pool: BackendPool, backend: Backend, seconds: number): void
   /** An attempt failed: reason connect | timeout | reset | tls | protocol | status. */

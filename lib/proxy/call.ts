@@ -96,7 +96,7 @@ export class ProxyCall {
     if (plan.backendHost) plan.headers[plan.hostIndex + 1] = backend.authority
     const attempt = new Attempt(this, backend)
     this.current = attempt
-    const perTry = plan.route.pool.retry.perTryTimeout
+    const perTry = Math.min(plan.route.pool.retry.perTryTimeout, plan.route.pool.config.timeouts.request)
     backend.dispatcher.dispatch({
       path: forwardPath(plan.route, backend.basePath, this.req.url!),
       method: this.req.method!,
@@ -115,7 +115,9 @@ export class ProxyCall {
    */
   answer (attempt: Attempt, statusCode: number, rawHeaders: Buffer[]): boolean {
     const pool = this.plan.route.pool
-    if (pool.retry.retriesStatus(statusCode) && this.mayRetry()) {
+    // A status is retried only where another backend can answer: with none left, the
+    // backend's own answer is better than a 503 from the gateway.
+    if (pool.retry.retriesStatus(statusCode) && pool.hasUsableBesides(this.tried) && this.mayRetry()) {
       attempt.release(false, statusCode, 'status')
       this.retry('status')
       return false

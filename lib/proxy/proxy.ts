@@ -138,9 +138,8 @@ export class Proxy implements CallOwner {
   /** Answers without a backend (404, 413, 503, …): one access line, nothing forwarded. */
   private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError, pool?: BackendPool): void {
     sendError(res, err, requestId, hasBody && !req.complete)
-    // Answered at once, without a backend: recorded with a duration of 0.
-    this.recorder.rejected(pool, req.method!, err.status, 0)
-    if (this.accessLog) {
+    this.recorder.rejected(pool, req.method!, err.status)
+    if (this.accessLog && (this.accessSample >= 1 || err.status >= 500 || Math.random() < this.accessSample)) {
       this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.status, error: err.code }, 'access')
     }
   }
