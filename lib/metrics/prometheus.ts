@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
+import { FastCounter, FastHistogram, type CounterChild, type HistogramChild } from './fast-metrics.js'
 import type { Backend } from '../backend.js'
 import type { BackendPool } from '../pool.js'
 import type { MetricsConfig } from '../config/types.js'
@@ -9,8 +10,6 @@ const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, open: 1, 'half-
 const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.map((m, i) => [m, i]))
 const OTHER_METHOD = METHOD_LABELS.length
 
-type CounterChild = ReturnType<Counter['labels']>
-type HistogramChild = ReturnType<Histogram['labels']>
 
 /** Label children of one backend, bound once. Request counters are keyed by status and method. */
 interface BackendChildren {
@@ -20,18 +19,19 @@ interface BackendChildren {
 }
 
 /**
- * The Prometheus exporter: prom-client metrics in a registry of its own (not the global one, so
- * several gateways can live in one process, as tests do). Counters and histograms are updated
- * per event through children bound per backend; gauges are computed from the pools when
- * scraped (collect()), so the request path never touches them. Process and Node metrics (CPU,
+ * The Prometheus exporter: metrics in a prom-client registry of its own (not the global one, so
+ * several gateways can live in one process, as tests do). The per-request counters and
+ * histograms are updated through children bound once per backend (fast-metrics.ts); rare events
+ * use prom-client's Counter; gauges are computed from the pools when scraped (collect()), so the
+ * request path never touches them. Process and Node metrics (CPU,
  * memory, event-loop lag) are added to the same registry by fastify-metrics on the admin server.
  */
 export class PrometheusRecorder implements Recorder {
   readonly registry = new Registry()
-  private readonly requests: Counter
-  private readonly duration: Histogram
-  private readonly backendRtt: Histogram
-  private readonly upstreamErrors: Counter
+  private readonly requests: FastCounter
+  private readonly duration: FastHistogram
+  private readonly backendRtt: FastHistogram
+  private readonly upstreamErrors: FastCounter
   private readonly retries: Counter
   private readonly circuitOpens: Counter
   private readonly healthChecks: Counter
@@ -41,10 +41,12 @@ export class PrometheusRecorder implements Recorder {
 
   constructor (cfg: MetricsConfig, pools: () => Iterable<BackendPool>) {
     const registers = [this.registry]
-    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Requests answered, by pool, backend, method and status code.', labelNames: ['pool', 'backend', 'method', 'code'], registers })
-    this.duration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Time from request to the end of the answer, as the client sees it through the gateway.', labelNames: ['pool'], buckets: cfg.buckets, registers })
-    this.backendRtt = new Histogram({ name: 'gateway_backend_response_seconds', help: 'Time from sending a request to a backend to its response headers.', labelNames: ['pool', 'backend'], buckets: cfg.backendBuckets, registers })
-    this.upstreamErrors = new Counter({ name: 'gateway_upstream_errors_total', help: 'Failed attempts at backends, by reason (connect, timeout, reset, tls, protocol, status).', labelNames: ['pool', 'backend', 'reason'], registers })
+    // Updated on every request: our own light metrics (fast-metrics.ts explains why).
+    const r = this.registry
+    this.requests = new FastCounter('gateway_requests_total', 'Requests answered, by pool, backend, method and status code.', ['pool', 'backend', 'method', 'code'], r)
+    this.duration = new FastHistogram('gateway_request_duration_seconds', 'Time from request to the end of the answer, as the client sees it through the gateway.', ['pool'], cfg.buckets, r)
+    this.backendRtt = new FastHistogram('gateway_backend_response_seconds', 'Time from sending a request to a backend to its response headers.', ['pool', 'backend'], cfg.backendBuckets, r)
+    this.upstreamErrors = new FastCounter('gateway_upstream_errors_total', 'Failed attempts at backends, by reason (connect, timeout, reset, tls, protocol, status).', ['pool', 'backend', 'reason'], r)
     this.retries = new Counter({ name: 'gateway_retries_total', help: 'Retries sent, by the reason the previous attempt failed.', labelNames: ['pool', 'reason'], registers })
     this.circuitOpens = new Counter({ name: 'gateway_circuit_opens_total', help: 'Times a backend circuit opened.', labelNames: ['pool', 'backend'], registers })
     this.healthChecks = new Counter({ name: 'gateway_health_checks_total', help: 'Active health probes, by result (pass, fail).', labelNames: ['pool', 'backend', 'result'], registers })

@@ -1,0 +1,114 @@
+import type { Registry } from 'prom-client'
+
+/**
+ * Counters and histograms for the per-request metrics, registered in a prom-client Registry
+ * through its public custom-metric interface (`registerMetric` with `get()`), so prom-client
+ * still formats the exposition text.
+ *
+ * Why not prom-client's own Counter and Histogram: their `labels(...)` children re-validate and
+ * re-hash the label set on every inc()/observe(). Measured here, the gateway's three updates per
+ * request that way cost 2.6 µs of CPU per request (7% of throughput). A child here is a plain
+ * object bound once per label set; an update is an array increment.
+ */
+
+type Labels = Record<string, string>
+
+interface MetricValue { value: number, labels: Labels, metricName?: string }
+
+interface CustomMetric {
+  name: string
+  get: () => { name: string, help: string, type: string, values: MetricValue[], aggregator: string }
+}
+
+export interface CounterChild { inc: () => void }
+export interface HistogramChild { observe: (v: number) => void }
+
+class CounterSeries implements CounterChild {
+  value = 0
+  constructor (readonly labels: Labels) {}
+  inc (): void { this.value++ }
+}
+
+export class FastCounter {
+  private readonly series = new Map<string, CounterSeries>()
+
+  constructor (private readonly name: string, private readonly help: string, private readonly labelNames: readonly string[], registry: Registry) {
+    const metric: CustomMetric = {
+      name,
+      get: () => ({
+        name: this.name,
+        help: this.help,
+        type: 'counter',
+        aggregator: 'sum',
+        values: [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels }))
+      })
+    }
+    registry.registerMetric(metric as never)
+  }
+
+  /** The child for these label values (in labelNames order); bind it once and keep it. */
+  labels (...values: string[]): CounterChild {
+    const key = values.join('\u0000')
+    let s = this.series.get(key)
+    if (s === undefined) {
+      s = new CounterSeries(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])))
+      this.series.set(key, s)
+    }
+    return s
+  }
+}
+
+class HistogramSeries implements HistogramChild {
+  /** counts[i]: observations in (bounds[i-1], bounds[i]]; the last slot is above every bound. */
+  readonly counts: Float64Array
+  sum = 0
+  count = 0
+  constructor (readonly labels: Labels, private readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1)
+  }
+
+  observe (v: number): void {
+    const b = this.bounds
+    let i = 0
+    while (i < b.length && v > b[i]!) i++
+    this.counts[i]!++
+    this.sum += v
+    this.count++
+  }
+}
+
+export class FastHistogram {
+  private readonly series = new Map<string, HistogramSeries>()
+
+  constructor (private readonly name: string, private readonly help: string, private readonly labelNames: readonly string[],
+    private readonly bounds: readonly number[], registry: Registry) {
+    const metric: CustomMetric = { name, get: () => this.get() }
+    registry.registerMetric(metric as never)
+  }
+
+  labels (...values: string[]): HistogramChild {
+    const key = values.join('\u0000')
+    let s = this.series.get(key)
+    if (s === undefined) {
+      s = new HistogramSeries(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])), this.bounds)
+      this.series.set(key, s)
+    }
+    return s
+  }
+
+  /** Cumulative buckets, +Inf, sum and count per series, as the exposition format wants them. */
+  private get (): ReturnType<CustomMetric['get']> {
+    const values: MetricValue[] = []
+    for (const s of this.series.values()) {
+      let acc = 0
+      this.bounds.forEach((le, i) => {
+        acc += s.counts[i]!
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...s.labels, le: String(le) }, value: acc })
+      })
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: s.count })
+      values.push({ metricName: `${this.name}_sum`, labels: s.labels, value: s.sum })
+      values.push({ metricName: `${this.name}_count`, labels: s.labels, value: s.count })
+    }
+    return { name: this.name, help: this.help, type: 'histogram', aggregator: 'sum', values }
+  }
+}
