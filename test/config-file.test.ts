@@ -3,7 +3,7 @@
 // default).
 import t from 'tap'
 import { join, resolve } from 'node:path'
-import { ConfigError, loadConfigFile, resolveConfigPath } from '../lib/config/load.js'
+import { loadConfigFile, resolveConfigPath } from '../lib/config/load.js'
 
 const PEM = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n'
 const YAML = 'pools:\n  web:\n    backends: [ { url: "http://a:1" } ]\n    tls: { caFile: ca.pem }\nadmin: { token: "${T:-none}" }\n'

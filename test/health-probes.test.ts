@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap'
 import http from 'node:http'
-import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { Pool } from 'undici'
 import { httpProbe, probeFor, tcpProbe, BODY_MATCH_LIMIT } from '../lib/health/probes.js'
 import type { ActiveHealthConfig } from '../lib/config/types.js'
+import { deadPort } from './helpers/gateway.js'
 
 function config (over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
   return {
@@ -42,15 +42,6 @@ async function backend (t: Test): Promise<{ url: string, port: number, seen: See
   })
   const port = (server.address() as AddressInfo).port
   return { url: `http://127.0.0.1:${port}/base`, port, seen }
-}
-
-/** A port that refuses connections: bound, then closed. */
-async function deadPort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return port
 }
 
 const live = (): AbortSignal => new AbortController().signal

@@ -1,16 +1,6 @@
 import t from 'tap'
-import net from 'node:net'
-import type { AddressInfo } from 'node:net'
-import { poolYaml, send, startBackend, startGateway } from './helpers/gateway.js'
+import { poolYaml, send, startBackend, startGateway, deadUrl } from './helpers/gateway.js'
 import { scrape } from './helpers/metrics.js'
-
-async function deadUrl (): Promise<string> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return `http://127.0.0.1:${port}`
-}
 
 t.test('request, latency, error and retry metrics move with traffic', async (t) => {
   const live = await startBackend(t, 'live')

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { errorBody, poolYaml, send, startBackend, startGateway, type Reply } from './helpers/gateway.js'
+import { errorBody, poolYaml, send, startBackend, startGateway, type Reply, deadPort } from './helpers/gateway.js'
 
 /** Error bodies are small catalogue JSON and never show addresses, errno strings or stacks. */
 function assertCleanError (t: Test, r: Reply, status: number, code: string): void {
@@ -14,15 +14,6 @@ function assertCleanError (t: Test, r: Reply, status: number, code: string): voi
   for (const leak of ['127.0.0.1', 'ECONN', 'Error:', '    at ', 'undici', 'localhost']) {
     t.notOk(r.text.includes(leak), `body does not contain "${leak}"`)
   }
-}
-
-/** A port that refuses connections: bound then closed. */
-async function deadPort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return port
 }
 
 t.test('refused connection: 502 GW_UPSTREAM_UNAVAILABLE, also for a request with a body', async (t) => {

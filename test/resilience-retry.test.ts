@@ -1,15 +1,5 @@
 import t from 'tap'
-import net from 'node:net'
-import type { AddressInfo } from 'node:net'
-import { poolYaml, send, startBackend, startGateway } from './helpers/gateway.js'
-
-async function deadUrl (): Promise<string> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return `http://127.0.0.1:${port}`
-}
+import { poolYaml, send, startBackend, startGateway, deadUrl } from './helpers/gateway.js'
 
 t.test('a GET whose backend refuses the connection is retried on another backend', async (t) => {
   const live = await startBackend(t, 'live')

@@ -141,6 +141,20 @@ export async function rawExchange (port: number, data: string | Buffer, idleMs =
   })
 }
 
+/** A port on 127.0.0.1 that refuses connections: bound, then closed. */
+export async function deadPort (): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as AddressInfo).port
+  await new Promise((resolve) => s.close(resolve))
+  return port
+}
+
+/** http://127.0.0.1:PORT where nothing listens. */
+export async function deadUrl (): Promise<string> {
+  return `http://127.0.0.1:${await deadPort()}`
+}
+
 /** Parses one JSON error body and checks it leaks nothing internal; returns it. */
 export function errorBody (text: string): { error: string, message: string } {
   return JSON.parse(text) as { error: string, message: string }
