@@ -20,7 +20,7 @@ const seed = Number(values.seed)
 const durationMs = Number(values.duration)
 const load = Number(values.load)
 if (!Number.isInteger(seed) || !(durationMs > 0) || !(load > 0)) {
-  console.error('usage: algorithms.js [--seed INT] [--duration MS] [--load FRACTION]')
+  process.stderr.write('usage: algorithms.js [--seed INT] [--duration MS] [--load FRACTION]\n')
   process.exit(2)
 }
-console.log(report(algorithms, { seed, durationMs, load }))
+process.stdout.write(report(algorithms, { seed, durationMs, load }) + '\n')

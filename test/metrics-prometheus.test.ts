@@ -1,4 +1,5 @@
 import t from 'tap'
+import { once } from 'node:events'
 import { poolYaml, send, startBackend, startGateway, deadUrl } from './helpers/gateway.js'
 import { scrape } from './helpers/metrics.js'
 
@@ -76,4 +77,24 @@ t.test('metrics.enabled: false records nothing on the request path', async (t) =
   const m = await scrape(gw.app)
   t.equal(m.value('gateway_requests_total'), 0)
   t.ok(m.families.has('process_resident_memory_bytes'), 'process metrics are still served')
+})
+
+t.test('health check and transition counters move as probes pass and fail', async (t) => {
+  let healthy = true
+  const b = await startBackend(t, 'b', (req, res) => {
+    if (req.url === '/health' && !healthy) res.statusCode = 503
+    res.end('ok')
+  })
+  const gw = await startGateway(t, poolYaml([b], '', '    healthCheck: { active: { interval: 50ms, timeout: 40ms, healthyThreshold: 1, unhealthyThreshold: 1 } }\n'))
+  const pool = gw.app.pools.get('web')!
+  const id = `127.0.0.1:${b.port}`
+  healthy = false
+  await once(pool.events, 'health')
+  healthy = true
+  await once(pool.events, 'health')
+  const m = await scrape(gw.app)
+  t.ok(m.value('gateway_health_checks_total', { backend: id, result: 'fail' }) >= 1, 'failed probes counted')
+  t.ok(m.value('gateway_health_checks_total', { backend: id, result: 'pass' }) >= 1, 'passing probes counted')
+  t.equal(m.value('gateway_health_transitions_total', { backend: id, to: 'unhealthy' }), 1)
+  t.equal(m.value('gateway_health_transitions_total', { backend: id, to: 'healthy' }), 1)
 })
