@@ -50,6 +50,14 @@ export const codes = {
     'The backend did not answer in time'),
   GW_INTERNAL: def('GW_INTERNAL', 500, 'internal', false,
     'The gateway failed to handle the request'),
+  GW_ADMIN_UNAUTHORIZED: def('GW_ADMIN_UNAUTHORIZED', 401, 'downstream', false,
+    'A valid admin token is required: send Authorization: Bearer <admin.token>'),
+  GW_ADMIN_BAD_REQUEST: def('GW_ADMIN_BAD_REQUEST', 400, 'downstream', false,
+    'Invalid admin request: %s'),
+  GW_ADMIN_NOT_FOUND: def('GW_ADMIN_NOT_FOUND', 404, 'downstream', false,
+    '%s'),
+  GW_ADMIN_CONFLICT: def('GW_ADMIN_CONFLICT', 409, 'downstream', false,
+    '%s'),
   GW_CONFIG_INVALID: def('GW_CONFIG_INVALID', 400, 'internal', false,
     'The configuration is invalid: %s')
 } as const

@@ -27,6 +27,10 @@ export interface AttemptResult extends Outcome {
 }
 
 export interface PoolEvents {
+  /** A backend joined at run time (admin API). */
+  added: [Backend]
+  /** A backend left (after draining). */
+  removed: [Backend]
   health: [{ backend: string, from: string, to: string, reason: string }]
   eject: [{ backend: string, until: number, duration: number, ejections: number, reason: string }]
   return: [{ backend: string }]
@@ -69,6 +73,9 @@ export class BackendPool {
   private list: Backend[]
   private readonly algorithm: Algorithm<Backend>
   private readonly clock: Clock
+  private readonly deps: PoolDeps
+  /** Resolvers waiting for a draining backend to have nothing in flight. */
+  private readonly drained = new Map<Backend, Array<() => void>>()
   private readonly outliers: OutlierDetector | undefined
   /** Ready fraction under which health is ignored (panic mode); 0: never. */
   private readonly panicBelow: number
@@ -77,6 +84,7 @@ export class BackendPool {
     this.name = config.name
     this.config = config
     this.clock = deps.clock ?? realClock
+    this.deps = deps
     const now = (): number => this.clock.now()
     const { name, module, options } = config.algorithm
     const def = module !== undefined ? customAlgorithm(module) : algorithms[name]
@@ -136,9 +144,18 @@ export class BackendPool {
     return b
   }
 
-  /** The one release path: ends the in-flight count taken by acquire() and records the outcome. */
+  /**
+   * The one release path: ends the in-flight count taken by acquire() and records the outcome.
+   * An abandoned attempt (the client went away first) says nothing about the backend: only its
+   * in-flight count and a half-open trial slot are given back.
+   */
   release (b: Backend, result: AttemptResult): void {
     b.inFlight--
+    if (b.inFlight === 0 && b.draining) this.settleDrain(b)
+    if (result.reason === 'abandoned') {
+      b.breaker?.abandon()
+      return
+    }
     if (!result.ok) b.errors++
     b.breaker?.record(result.ok)
     // Outlier detection applies its own failure statuses; here only transport failures are !ok.
@@ -179,6 +196,69 @@ export class BackendPool {
     if (enabled && !b.enabled) this.startSlowStart(b)
     b.enabled = enabled
     return true
+  }
+
+  /**
+   * Adds a backend at run time. It takes traffic at once, or, when the pool has active health
+   * checks, after its first passing probes (the health plugin starts probing it on 'added').
+   * Its weight ramps up when the pool has slowStart. Throws if the id is taken.
+   */
+  addBackend (cfg: BackendConfig): Backend {
+    if (this.find(cfg.id) !== undefined) throw new Error(`backend "${cfg.id}" already exists in pool "${this.name}"`)
+    const b = new Backend(cfg, this.deps.createUpstream(cfg, this.config), () => this.clock.now())
+    b.healthy = this.config.healthCheck.active === undefined
+    this.attachLimits(b)
+    this.startSlowStart(b)
+    this.list = [...this.list, b]
+    this.algorithm.update(this.list)
+    this.events.emit('added', b)
+    return b
+  }
+
+  /** Changes a backend's configured weight; false when there is no such backend. */
+  setWeight (id: string, weight: number): boolean {
+    const b = this.find(id)
+    if (b === undefined) return false
+    b.configWeight = weight
+    this.algorithm.update(this.list)
+    return true
+  }
+
+  /**
+   * Stops new requests to a backend; those in flight finish. Resolves once none is left.
+   * Undefined when there is no such backend.
+   */
+  drain (id: string): Promise<void> | undefined {
+    const b = this.find(id)
+    if (b === undefined) return undefined
+    b.draining = true
+    if (b.inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const waiting = this.drained.get(b) ?? []
+      waiting.push(resolve)
+      this.drained.set(b, waiting)
+    })
+  }
+
+  /** Drains a backend, then removes it and closes its connections. False when there is none. */
+  async removeBackend (id: string): Promise<boolean> {
+    const b = this.find(id)
+    if (b === undefined) return false
+    await this.drain(id)
+    if (!this.list.includes(b)) return true // removed meanwhile by another call
+    this.list = this.list.filter((x) => x !== b)
+    this.algorithm.update(this.list)
+    this.outliers?.remove(id)
+    this.events.emit('removed', b)
+    await b.dispatcher.close()
+    return true
+  }
+
+  private settleDrain (b: Backend): void {
+    const waiting = this.drained.get(b)
+    if (waiting === undefined) return
+    this.drained.delete(b)
+    for (const resolve of waiting) resolve()
   }
 
   readyCount (): number {

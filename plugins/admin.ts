@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import adminRoutes from '../routes/admin.js'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import type { FastifyPluginCallback } from 'fastify'
 
@@ -15,9 +17,10 @@ const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPlu
 
 /**
  * The admin server, apart from client traffic: `GET /healthz` (the process is alive),
- * `GET /readyz` (every pool has a ready backend, else 503) and the Prometheus endpoint
- * (`metrics.path`, through fastify-metrics, which also adds the process and Node metrics).
- * It is closed with the gateway.
+ * `GET /readyz` (every pool has a ready backend, else 503), the Prometheus endpoint
+ * (`metrics.path`, through fastify-metrics, which also adds the process and Node metrics), the
+ * backend API under /admin (routes/admin.ts; token-protected when admin.token is set) and its
+ * OpenAPI document at /docs/json. It is closed with the gateway.
  */
 async function adminPlugin (app: FastifyInstance): Promise<void> {
   const cfg = app.gatewayConfig
@@ -30,6 +33,10 @@ async function adminPlugin (app: FastifyInstance): Promise<void> {
     // The admin routes' own timings are not the gateway's traffic.
     routeMetrics: { enabled: false }
   })
+  // OpenAPI document of the admin routes, served at /docs/json.
+  await admin.register(swagger, { openapi: { info: { title: 'UltraBalancer admin API', version: '1' } } })
+  admin.get('/docs/json', { schema: { hide: true } }, async () => admin.swagger())
+  await admin.register(adminRoutes, { pools: app.pools, token: cfg.admin.token })
   admin.get('/healthz', async () => ({ status: 'ok' }))
   admin.get('/readyz', async (_req, reply) => {
     const pools = [...app.pools.values()].map((p) => ({ pool: p.name, ready: p.readyCount(), backends: p.backends.length }))

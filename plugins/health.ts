@@ -5,6 +5,7 @@ import { probeFor } from '../lib/health/probes.js'
 import { realClock } from '../lib/health/clock.js'
 import { createUpstream } from '../lib/upstream.js'
 import type { Dispatcher } from 'undici'
+import type { Backend } from '../lib/backend.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,7 +21,8 @@ declare module 'fastify' {
  */
 async function healthPlugin (app: FastifyInstance): Promise<void> {
   const checkers = new Map<string, HealthChecker>()
-  const probeDispatchers: Dispatcher[] = []
+  /** Probe connections of pools with maxConnections, by pool and backend id. */
+  const probeDispatchers = new Map<string, Dispatcher>()
   for (const [name, pool] of app.pools) {
     const log = app.log.child({ pool: name })
     pool.events.on('health', (e) => { log[e.to === 'healthy' ? 'info' : 'warn'](e, `backend ${e.to}`) })
@@ -34,12 +36,20 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
     // Probes share a backend's connections, except where maxConnections bounds them: a probe
     // queued behind slow requests would time out and mark a merely busy backend unhealthy.
     const limited = (pool.config.circuitBreaker?.maxConnections ?? 0) > 0
-    for (const b of pool.backends) {
-      const cfg = pool.config.backends.find((c) => c.id === b.id)!
-      const dispatcher = limited ? createUpstream(cfg, { ...pool.config, circuitBreaker: undefined }) : b.dispatcher
-      if (limited) probeDispatchers.push(dispatcher)
+    const probe = (b: Backend): void => {
+      const dispatcher = limited ? createUpstream({ id: b.id, url: b.url, weight: 1 }, { ...pool.config, circuitBreaker: undefined }) : b.dispatcher
+      if (limited) probeDispatchers.set(`${name}\u0000${b.id}`, dispatcher)
       checker.add({ id: b.id, url: b.url, dispatcher })
     }
+    for (const b of pool.backends) probe(b)
+    // Backends added or removed at run time (admin API) are probed from then on, or no more.
+    pool.events.on('added', probe)
+    pool.events.on('removed', (b) => {
+      checker.remove(b.id)
+      const key = `${name}\u0000${b.id}`
+      void probeDispatchers.get(key)?.close()
+      probeDispatchers.delete(key)
+    })
     checker.on('transition', (e) => { pool.setHealthy(e.backend, e.to === 'healthy', e.reason) })
     checkers.set(name, checker)
   }
@@ -47,7 +57,7 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
   app.addHook('onReady', async () => { for (const c of checkers.values()) c.start() })
   app.addHook('onClose', async () => {
     for (const c of checkers.values()) c.stop()
-    await Promise.all(probeDispatchers.map(async (d) => { await d.close() }))
+    await Promise.all([...probeDispatchers.values()].map(async (d) => { await d.close() }))
   })
 }
 

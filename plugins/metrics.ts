@@ -21,6 +21,7 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
     pool.events.on('health', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.healthTransition(pool, b, e.to) })
     pool.events.on('eject', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.healthTransition(pool, b, 'ejected') })
     pool.events.on('return', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.healthTransition(pool, b, 'returned') })
+    pool.events.on('removed', (b) => { metrics.prometheus.backendRemoved(pool, b) })
     app.healthCheckers.get(name)?.on('probe', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.healthCheck(pool, b, e.ok) })
   }
   app.decorate('gatewayMetrics', metrics)

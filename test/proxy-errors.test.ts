@@ -47,6 +47,8 @@ t.test('backend closes mid-body: the client connection is cut, not given a short
   })
   const gw = await startGateway(t, poolYaml([b]))
   await t.rejects(send(gw.url + '/'), 'the client sees an aborted response')
+  while (!gw.logs.some((l) => l.msg === 'access')) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(gw.logs.find((l) => l.msg === 'access')?.status, 502, 'logged as the failure it is, not as the 200 that began')
 })
 
 t.test('backend slower than timeouts.request: 504 GW_UPSTREAM_TIMEOUT', async (t) => {

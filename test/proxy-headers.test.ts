@@ -80,3 +80,26 @@ t.test('hostHeader: backend sends the backend\'s own host', async (t) => {
   t.equal(b.seen[0]!.headers.host, `127.0.0.1:${b.port}`)
   t.equal(b.seen[0]!.headers['x-forwarded-host'], 'public.example')
 })
+
+t.test('other forwarding headers a client could forge are dropped unless the client is trusted', async (t) => {
+  const b = await startBackend(t, 'b1')
+  const forged = { forwarded: 'for=10.0.0.1;host=admin.internal', 'x-real-ip': '10.0.0.2', 'x-forwarded-port': '443', 'x-forwarded-prefix': '/admin', 'x-forwarded-server': 'edge' }
+  const gw = await startGateway(t, poolYaml([b]))
+  await send(gw.url + '/', { headers: forged })
+  for (const name of Object.keys(forged)) t.equal(b.seen[0]!.headers[name], undefined, `${name} dropped`)
+  const trusted = await startGateway(t, poolYaml([b], 'listen: { trustProxy: true }\n'))
+  await send(trusted.url + '/', { headers: forged })
+  for (const [name, value] of Object.entries(forged)) t.equal(b.seen[1]!.headers[name], value, `${name} kept from a trusted proxy`)
+})
+
+t.test('103 Early Hints are passed on, then the final answer', async (t) => {
+  const b = await startBackend(t, 'hints', (_req, res) => {
+    res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' })
+    res.end('final')
+  })
+  const gw = await startGateway(t, poolYaml([b]))
+  const r = await rawExchange(gw.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  t.match(r.text, /^HTTP\/1\.1 103 Early Hints\r\n[Ll]ink: <\/style\.css>; rel=preload; as=style\r\n\r\nHTTP\/1\.1 200 OK/)
+  t.ok(r.text.endsWith('final'))
+  t.equal(gw.app.pools.get('web')!.snapshot()[0]!.errors, 0, 'not counted as a backend error')
+})

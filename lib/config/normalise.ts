@@ -17,7 +17,7 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
   const root: Obj = isObj(raw) ? raw : {}
   const poolNames = isObj(root.pools) ? Object.keys(root.pools) : []
   const listen = normaliseListen(ctx, section(root, 'listen'))
-  const admin = normaliseAdmin(section(root, 'admin'))
+  const admin = normaliseAdmin(ctx, section(root, 'admin'))
   checkPortClash(ctx, listen, admin)
   const l = section(root, 'log')
   const level = str(l, 'level', DEFAULTS.log.level)
@@ -57,9 +57,18 @@ function normaliseListen (ctx: Ctx, o: Obj): ListenConfig {
   return listen
 }
 
-function normaliseAdmin (o: Obj): AdminConfig {
+function normaliseAdmin (ctx: Ctx, o: Obj): AdminConfig {
   const d = DEFAULTS.admin
-  return { host: str(o, 'host', d.host), port: int(o, 'port', d.port), token: str(o, 'token', d.token) }
+  const admin = { host: str(o, 'host', d.host), port: int(o, 'port', d.port), token: str(o, 'token', d.token) }
+  // The admin API changes backends: off loopback, it must not be open to whoever can reach it.
+  if (admin.token === '' && !isLoopback(admin.host)) {
+    ctx.issues.add(['admin', 'token'], `required when admin.host (${admin.host}) is not a loopback address; set a long random token, e.g. token: "\${GATEWAY_ADMIN_TOKEN}"`)
+  }
+  return admin
+}
+
+function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 /** The two servers cannot share a port on overlapping addresses; say so now, not as EADDRINUSE. */

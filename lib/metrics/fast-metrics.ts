@@ -46,6 +46,11 @@ export class FastCounter {
     registry.registerMetric(metric as never)
   }
 
+  /** Drops every series whose labels include all of `match` (a removed backend's). */
+  remove (match: Labels): void {
+    for (const [k, s] of this.series) if (Object.entries(match).every(([n, v]) => s.labels[n] === v)) this.series.delete(k)
+  }
+
   /** The child for these label values (in labelNames order); bind it once and keep it. */
   labels (...values: string[]): CounterChild {
     const key = values.join('\u0000')
@@ -84,6 +89,11 @@ export class FastHistogram {
     private readonly bounds: readonly number[], registry: Registry) {
     const metric: CustomMetric = { name, get: () => this.get() }
     registry.registerMetric(metric as never)
+  }
+
+  /** Drops every series whose labels include all of `match` (a removed backend's). */
+  remove (match: Labels): void {
+    for (const [k, s] of this.series) if (Object.entries(match).every(([n, v]) => s.labels[n] === v)) this.series.delete(k)
   }
 
   labels (...values: string[]): HistogramChild {

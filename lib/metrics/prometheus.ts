@@ -119,6 +119,20 @@ export class PrometheusRecorder implements Recorder {
     this.healthTransitions.labels(pool.name, backend.id, to).inc()
   }
 
+  /**
+   * A backend left the pool (admin API): its series go, so ids that come and go cannot grow the
+   * output without bound. Its children are dropped with it (the WeakMap entry dies with the backend).
+   */
+  backendRemoved (pool: BackendPool, backend: Backend): void {
+    const match = { pool: pool.name, backend: backend.id }
+    this.requests.remove(match)
+    this.backendRtt.remove(match)
+    this.upstreamErrors.remove(match)
+    this.circuitOpens.remove(match)
+    for (const result of ['pass', 'fail']) this.healthChecks.remove({ ...match, result })
+    for (const to of ['healthy', 'unhealthy', 'ejected', 'returned']) this.healthTransitions.remove({ ...match, to })
+  }
+
   async close (): Promise<void> {
     this.registry.clear()
   }

@@ -36,6 +36,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // undici reports interim answers too (RFC 9110 §15.2). 103 Early Hints are passed on as
+    // hints; other 1xx are dropped. The final answer follows.
+    if (statusCode < 200) {
+      if (statusCode === 103 && !this.discarded) this.call.earlyHints(rawHeaders)
+      return true
+    }
     this.headersAt = performance.now()
     this.status = statusCode
     let forward: boolean
@@ -70,7 +76,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.discarded) return
     const { reason } = mapUpstreamError(err)
     // A client that left is not the backend's fault.
-    if (reason === 'client' || this.call.gone) this.release(true, this.status, undefined)
+    if (this.call.gone) this.release(true, this.status, 'abandoned')
+    else if (reason === 'client') this.release(true, this.status, undefined)
     else this.release(false, this.status, reason)
     this.call.failed(this, err)
   }
@@ -92,6 +99,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     pool.release(this.backend, result)
     const recorder = this.call.owner.recorder
     if (this.headersAt > 0) recorder.backendResponse(pool, this.backend, (this.headersAt - this.start) / 1000)
-    if (reason !== undefined) recorder.upstreamError(pool, this.backend, reason)
+    if (reason !== undefined && reason !== 'abandoned') recorder.upstreamError(pool, this.backend, reason)
   }
 }

@@ -134,6 +134,16 @@ export class ProxyCall {
     return true
   }
 
+  /** Passes a backend's 103 Early Hints on (their Link headers), before the final answer. */
+  earlyHints (rawHeaders: Buffer[]): void {
+    if (this.res.headersSent) return
+    const links: string[] = []
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      if (rawHeaders[i]!.toString('latin1').toLowerCase() === 'link') links.push(rawHeaders[i + 1]!.toString('latin1'))
+    }
+    if (links.length > 0) this.res.writeEarlyHints({ link: links })
+  }
+
   /** Body bytes of the answer; false asks undici to pause the backend until 'drain'. */
   data (chunk: Buffer, resume: () => void): boolean {
     this.bytes += chunk.length
@@ -164,8 +174,9 @@ export class ProxyCall {
   private fail (error: GatewayError, reason: FailureReason): void {
     if (this.res.headersSent) {
       // Part of the answer is already out: cut the connection so the client cannot take a
-      // truncated body for a whole one.
+      // truncated body for a whole one. Logged and counted as the failure it is.
       this.res.destroy()
+      this.status = error.status
     } else {
       this.status = error.status
       sendError(this.res, error, this.plan.requestId, !this.req.complete)

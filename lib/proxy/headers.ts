@@ -84,6 +84,14 @@ export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean)
       case 'x-forwarded-host':
         if (trustProxy && scan.xfHost === '') scan.xfHost = value
         continue
+      // Other forwarding headers a client could forge: kept only from a trusted proxy.
+      case 'forwarded':
+      case 'x-real-ip':
+      case 'x-forwarded-port':
+      case 'x-forwarded-prefix':
+      case 'x-forwarded-server':
+        if (!trustProxy) continue
+        break
     }
     if (HOP_BY_HOP.has(lk)) continue
     out.push(name, value)

@@ -73,9 +73,20 @@ export class Proxy implements CallOwner {
     // retry can send it again. Every other body streams and is never retried.
     const retry = route.pool.retry
     if (body !== null && !scan.chunked && retry.allowsMethod(method) && Number(cl) <= retry.maxReplayBody) {
+      if (route.pool.readyCount() === 0) {
+        return this.reject(req, res, requestId, true, new GatewayError('GW_NO_BACKEND', [route.pool.name]), route.pool)
+      }
       if (scan.expect) res.writeContinue()
-      readBody(req).then((buf) => { this.forward(req, res, requestId, route, scan, host, buf) }, () => {
-        if (!res.headersSent) this.reject(req, res, requestId, true, new GatewayError('GW_BAD_REQUEST'))
+      readBody(req).then((buf) => {
+        try {
+          this.forward(req, res, requestId, route, scan, host, buf)
+        } catch (err) {
+          this.log.error({ reqId: requestId, err }, 'proxy failed')
+          this.reject(req, res, requestId, false, new GatewayError('GW_INTERNAL', [], err), route.pool)
+        }
+      }, () => {
+        // The client left (or broke its body) while sending: nothing to answer to a 400 for.
+        if (!res.headersSent) res.destroy()
       })
       return
     }

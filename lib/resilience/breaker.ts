@@ -78,6 +78,14 @@ export class CircuitBreaker {
   }
 
   /** A request was sent to this backend; while half-open it takes a trial slot. */
+  /**
+   * A dispatched request ended with no verdict on the backend (the client went away): nothing is
+   * recorded, and a half-open trial slot it held is given back.
+   */
+  abandon (): void {
+    if (this.state === 'half-open' && this.trialsStarted > this.trialsPassed) this.trialsStarted--
+  }
+
   onDispatch (): void {
     if (this.settle(this.now()) === 'half-open') this.trialsStarted++
   }

@@ -1,0 +1,122 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type {} from '@fastify/swagger' // adds summary to route schemas
+import type { BackendPool } from '../lib/pool.js'
+import { GatewayError, type ErrorCode } from '../lib/errors.js'
+import { parseBackendUrl } from '../lib/config/pools.js'
+
+export interface AdminRoutesOptions {
+  pools: ReadonlyMap<string, BackendPool>
+  /** Bearer token for /admin; "" means none. */
+  token: string
+}
+
+const PoolParams = Type.Object({ pool: Type.String() })
+const BackendParams = Type.Object({ pool: Type.String(), id: Type.String() })
+const NewBackend = Type.Object({
+  url: Type.String({ minLength: 1 }),
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))
+}, { additionalProperties: false })
+const BackendChange = Type.Object({
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  enabled: Type.Optional(Type.Boolean())
+}, { additionalProperties: false, minProperties: 1 })
+
+/** Same length whatever the input, so the comparison below takes the same time for every guess. */
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+
+function fail (reply: FastifyReply, code: ErrorCode, ...args: string[]): FastifyReply {
+  const e = new GatewayError(code, args)
+  return reply.code(e.status).type('application/json; charset=utf-8').send(e.toBody())
+}
+
+/**
+ * The admin REST API for backends: read pools and backends with their live state, add, change,
+ * drain and remove backends. Every route has a TypeBox schema; a bad body gets 400 naming the
+ * field. With admin.token set, every /admin route needs `Authorization: Bearer <token>`,
+ * compared in constant time.
+ */
+export default async function adminRoutes (app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
+  const { pools } = opts
+  if (opts.token !== '') {
+    const expected = digest(`Bearer ${opts.token}`)
+    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+      const given = req.headers.authorization
+      if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) return await fail(reply, 'GW_ADMIN_UNAUTHORIZED')
+    })
+  }
+  app.setErrorHandler((err: Error & { validation?: unknown, statusCode?: number }, _req, reply) => {
+    if (err.validation !== undefined) return fail(reply, 'GW_ADMIN_BAD_REQUEST', err.message)
+    app.log.error({ err }, 'admin request failed')
+    return fail(reply, 'GW_INTERNAL')
+  })
+
+  const poolOf = (name: string, reply: FastifyReply): BackendPool | undefined => {
+    const pool = pools.get(name)
+    if (pool === undefined) void fail(reply, 'GW_ADMIN_NOT_FOUND', `no pool "${name}"; pools: ${[...pools.keys()].join(', ')}`)
+    return pool
+  }
+  const describe = (pool: BackendPool): object => ({
+    name: pool.name,
+    algorithm: pool.config.algorithm.name,
+    ready: pool.readyCount(),
+    backends: pool.snapshot()
+  })
+
+  app.get('/admin/pools', { schema: { summary: 'Every pool with its backends and their live state' } },
+    async () => ({ pools: [...pools.values()].map(describe) }))
+
+  app.get<{ Params: Static<typeof PoolParams> }>('/admin/pools/:pool', { schema: { params: PoolParams, summary: 'One pool' } },
+    async (req, reply) => {
+      const pool = poolOf(req.params.pool, reply)
+      return pool === undefined ? reply : describe(pool)
+    })
+
+  app.post<{ Params: Static<typeof PoolParams>, Body: Static<typeof NewBackend> }>('/admin/pools/:pool/backends',
+    { schema: { params: PoolParams, body: NewBackend, summary: 'Add a backend (201)' } },
+    async (req, reply) => {
+      const pool = poolOf(req.params.pool, reply)
+      if (pool === undefined) return reply
+      const parsed = parseBackendUrl(req.body.url)
+      if (typeof parsed === 'string') return await fail(reply, 'GW_ADMIN_BAD_REQUEST', `body/url: ${parsed}`)
+      const id = req.body.id ?? parsed.id
+      if (pool.find(id) !== undefined) return await fail(reply, 'GW_ADMIN_CONFLICT', `pool "${pool.name}" already has a backend "${id}"`)
+      pool.addBackend({ id, url: parsed.url, weight: req.body.weight ?? 1 })
+      return await reply.code(201).send(pool.snapshot().find((b) => b.id === id))
+    })
+
+  app.patch<{ Params: Static<typeof BackendParams>, Body: Static<typeof BackendChange> }>('/admin/pools/:pool/backends/:id',
+    { schema: { params: BackendParams, body: BackendChange, summary: 'Change a backend\'s weight or enable/disable it' } },
+    async (req, reply) => {
+      const pool = poolOf(req.params.pool, reply)
+      if (pool === undefined) return reply
+      const { id } = req.params
+      if (pool.find(id) === undefined) return await fail(reply, 'GW_ADMIN_NOT_FOUND', `pool "${pool.name}" has no backend "${id}"`)
+      if (req.body.weight !== undefined) pool.setWeight(id, req.body.weight)
+      if (req.body.enabled !== undefined) pool.setEnabled(id, req.body.enabled)
+      return pool.snapshot().find((b) => b.id === id)
+    })
+
+  app.post<{ Params: Static<typeof BackendParams> }>('/admin/pools/:pool/backends/:id/drain',
+    { schema: { params: BackendParams, summary: 'Stop new requests to a backend; in-flight ones finish (202)' } },
+    async (req, reply) => {
+      const pool = poolOf(req.params.pool, reply)
+      if (pool === undefined) return reply
+      const done = pool.drain(req.params.id)
+      if (done === undefined) return await fail(reply, 'GW_ADMIN_NOT_FOUND', `pool "${pool.name}" has no backend "${req.params.id}"`)
+      return await reply.code(202).send(pool.snapshot().find((b) => b.id === req.params.id))
+    })
+
+  app.delete<{ Params: Static<typeof BackendParams> }>('/admin/pools/:pool/backends/:id',
+    { schema: { params: BackendParams, summary: 'Drain a backend, then remove it (202; it leaves once idle)' } },
+    async (req, reply) => {
+      const pool = poolOf(req.params.pool, reply)
+      if (pool === undefined) return reply
+      const { id } = req.params
+      if (pool.find(id) === undefined) return await fail(reply, 'GW_ADMIN_NOT_FOUND', `pool "${pool.name}" has no backend "${id}"`)
+      pool.removeBackend(id).catch((err: unknown) => { app.log.error({ err, pool: pool.name, backend: id }, 'removing backend failed') })
+      return await reply.code(202).send({ pool: pool.name, backend: id, removing: true })
+    })
+}

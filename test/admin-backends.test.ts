@@ -1,0 +1,107 @@
+import t from 'tap'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { poolYaml, send, startBackend, startBackends, startGateway } from './helpers/gateway.js'
+
+/** The admin listener on port 0, and a JSON request helper against it. */
+async function admin (app: FastifyInstance, token?: string): Promise<(method: string, path: string, body?: unknown, auth?: string) => Promise<{ status: number, json: any }>> {
+  if (!app.adminServer.server.listening) await app.adminServer.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.adminServer.server.address() as AddressInfo).port}`
+  return async (method, path, body, auth = token) => {
+    const headers: Record<string, string> = {}
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    if (auth !== undefined) headers.authorization = `Bearer ${auth}`
+    const r = await send(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    return { status: r.status, json: r.text.startsWith('{') ? JSON.parse(r.text) : r.text }
+  }
+}
+
+t.test('GET /admin/pools and /admin/pools/:pool show every backend with its live state', async (t) => {
+  const backends = await startBackends(t, 2)
+  const gw = await startGateway(t, poolYaml(backends))
+  await send(gw.url + '/')
+  const call = await admin(gw.app)
+  const all = await call('GET', '/admin/pools')
+  t.equal(all.status, 200)
+  t.match(all.json.pools[0], { name: 'web', algorithm: 'round-robin', ready: 2 })
+  t.match(all.json.pools[0].backends[0], { id: `127.0.0.1:${backends[0]!.port}`, url: backends[0]!.url, weight: 1, healthy: true, enabled: true, draining: false, circuit: 'none', inFlight: 0, requests: 1, errors: 0 })
+  t.equal((await call('GET', '/admin/pools/web')).json.name, 'web')
+  const missing = await call('GET', '/admin/pools/nope')
+  t.equal(missing.status, 404)
+  t.equal(missing.json.error, 'GW_ADMIN_NOT_FOUND')
+})
+
+t.test('POST adds a backend that takes traffic at once; duplicates, bad URLs and unknown pools are refused', async (t) => {
+  const [b1] = await startBackends(t, 1)
+  const b2 = await startBackend(t, 'b2')
+  const gw = await startGateway(t, poolYaml([b1!]))
+  const call = await admin(gw.app)
+  const added = await call('POST', '/admin/pools/web/backends', { url: b2.url, weight: 2, id: 'web-2' })
+  t.equal(added.status, 201)
+  t.match(added.json, { id: 'web-2', url: b2.url, weight: 2 })
+  const seen = new Set<string>()
+  for (let i = 0; i < 4; i++) seen.add((await send(gw.url + '/')).text)
+  t.same([...seen].sort(), ['b1', 'b2'], 'the new backend is in the rotation')
+  t.equal((await call('POST', '/admin/pools/web/backends', { url: b2.url, id: 'web-2' })).status, 409)
+  const bad = await call('POST', '/admin/pools/web/backends', { url: 'ftp://x' })
+  t.equal(bad.status, 400)
+  t.match(bad.json.message, /url/)
+  const badType = await call('POST', '/admin/pools/web/backends', { url: b2.url, weight: 'heavy' })
+  t.equal(badType.status, 400)
+  t.match(badType.json.message, /weight/, 'the message names the field')
+  t.equal((await call('POST', '/admin/pools/nope/backends', { url: b2.url })).status, 404)
+})
+
+t.test('PATCH changes weight and enabled; drain lets in-flight requests finish and sends no new ones; DELETE removes', async (t) => {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const slow = await startBackend(t, 'slow', (_req, res) => { void held.then(() => res.end('slow done')) })
+  const fast = await startBackend(t, 'fast')
+  const gw = await startGateway(t, poolYaml([slow, fast]))
+  const call = await admin(gw.app)
+  const slowId = `127.0.0.1:${slow.port}`
+
+  t.match((await call('PATCH', `/admin/pools/web/backends/${slowId}`, { weight: 3 })).json, { weight: 3 })
+  t.equal((await call('PATCH', `/admin/pools/web/backends/${slowId}`, {})).status, 400, 'an empty change is refused')
+  t.equal((await call('PATCH', '/admin/pools/web/backends/nope', { enabled: false })).status, 404)
+
+  const inFlight = send(gw.url + '/') // round robin: the slow backend first
+  while (slow.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  const drain = await call('POST', `/admin/pools/web/backends/${slowId}/drain`)
+  t.equal(drain.status, 202)
+  t.match(drain.json, { draining: true, inFlight: 1 })
+  for (let i = 0; i < 4; i++) t.equal((await send(gw.url + '/')).text, 'fast', 'no new request reaches the draining backend')
+  release()
+  t.equal((await inFlight).text, 'slow done', 'the in-flight request finished')
+
+  const del = await call('DELETE', `/admin/pools/web/backends/${slowId}`)
+  t.equal(del.status, 202)
+  while (gw.app.pools.get('web')!.find(slowId) !== undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.same((await call('GET', '/admin/pools/web')).json.backends.map((b: { id: string }) => b.id), [`127.0.0.1:${fast.port}`])
+  const metrics = String((await call('GET', '/metrics')).json)
+  t.notOk(metrics.includes(slowId), 'the removed backend\'s metric series are gone')
+  t.ok(metrics.includes(`127.0.0.1:${fast.port}`), 'the other backend\'s stay')
+})
+
+t.test('with admin.token set, /admin needs the bearer token; /healthz, /readyz and /metrics stay open', async (t) => {
+  const [b] = await startBackends(t, 1)
+  const gw = await startGateway(t, poolYaml([b!], 'admin: { token: s3cret-token }\n'))
+  const call = await admin(gw.app, 's3cret-token')
+  t.equal((await call('GET', '/admin/pools')).status, 200)
+  const none = await call('GET', '/admin/pools', undefined, '')
+  t.equal(none.status, 401)
+  t.equal(none.json.error, 'GW_ADMIN_UNAUTHORIZED')
+  t.equal((await call('GET', '/admin/pools', undefined, 'wrong')).status, 401)
+  t.equal((await call('GET', '/healthz', undefined, '')).status, 200)
+  t.equal((await call('GET', '/readyz', undefined, '')).status, 200)
+  t.equal((await call('GET', '/metrics', undefined, '')).status, 200)
+})
+
+t.test('the OpenAPI document lists the admin routes', async (t) => {
+  const [b] = await startBackends(t, 1)
+  const gw = await startGateway(t, poolYaml([b!]))
+  const doc = (await (await admin(gw.app))('GET', '/docs/json')).json
+  t.equal(doc.openapi.slice(0, 2), '3.')
+  t.ok(doc.paths['/admin/pools/{pool}/backends'].post, 'POST backends documented')
+  t.ok(doc.paths['/admin/pools/{pool}/backends/{id}'].patch, 'PATCH documented')
+})
