@@ -19,6 +19,8 @@ export interface BuildOptions {
   /** A ready logger; default: pino on stdout at config.log.level. */
   logger?: Logger
   pools?: PoolsPluginOptions
+  /** The config file, for the admin API's config routes. */
+  configPath?: string
 }
 
 /** A client's X-Request-Id is kept when it is sane (visible ASCII, at most 128 chars). */
@@ -81,7 +83,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(healthPlugin)
   await app.register(metricsPlugin)
   await app.register(proxyPlugin)
-  await app.register(adminPlugin)
+  await app.register(adminPlugin, { configPath: opts.configPath })
   await app.register(proxyRoutes)
   return app
 }

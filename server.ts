@@ -40,7 +40,7 @@ async function main (argv: string[]): Promise<void> {
   }
 
   const logger = createLogger(config.log)
-  const app = await buildApp(config, { logger })
+  const app = await buildApp(config, { logger, configPath: path })
   let where = `${config.listen.host}:${config.listen.port}`
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port })

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
-import adminRoutes from '../routes/admin.js'
+import adminRoutes, { tokenCheck } from '../routes/admin.js'
+import adminConfigRoutes from '../routes/admin-config.js'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import type { FastifyPluginCallback } from 'fastify'
 
@@ -22,7 +23,12 @@ const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPlu
  * backend API under /admin (routes/admin.ts; token-protected when admin.token is set) and its
  * OpenAPI document at /docs/json. It is closed with the gateway.
  */
-async function adminPlugin (app: FastifyInstance): Promise<void> {
+export interface AdminPluginOptions {
+  /** The config file the gateway runs from (for relative paths in validated configs). */
+  configPath?: string
+}
+
+async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
   const cfg = app.gatewayConfig
   // Scrapes and probes every few seconds would flood the log: no per-request lines here.
   const admin = Fastify({ loggerInstance: app.log.child({ server: 'admin' }), logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance
@@ -37,6 +43,11 @@ async function adminPlugin (app: FastifyInstance): Promise<void> {
   await admin.register(swagger, { openapi: { info: { title: 'UltraBalancer admin API', version: '1' } } })
   admin.get('/docs/json', { schema: { hide: true } }, async () => admin.swagger())
   await admin.register(adminRoutes, { pools: app.pools, token: cfg.admin.token })
+  // The config routes sit in their own scope (text bodies), behind the same token.
+  await admin.register(async (scope) => {
+    if (cfg.admin.token !== '') scope.addHook('onRequest', tokenCheck(cfg.admin.token))
+    await scope.register(adminConfigRoutes, { config: cfg, configPath: opts.configPath })
+  })
   admin.get('/healthz', async () => ({ status: 'ok' }))
   admin.get('/readyz', async (_req, reply) => {
     const pools = [...app.pools.values()].map((p) => ({ pool: p.name, ready: p.readyCount(), backends: p.backends.length }))

@@ -32,6 +32,15 @@ function fail (reply: FastifyReply, code: ErrorCode, ...args: string[]): Fastify
   return reply.code(e.status).type('application/json; charset=utf-8').send(e.toBody())
 }
 
+/** An onRequest hook that lets only `Authorization: Bearer <token>` through (constant-time compare). */
+export function tokenCheck (token: string): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const expected = digest(`Bearer ${token}`)
+  return async (req, reply) => {
+    const given = req.headers.authorization
+    if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) await fail(reply, 'GW_ADMIN_UNAUTHORIZED')
+  }
+}
+
 /**
  * The admin REST API for backends: read pools and backends with their live state, add, change,
  * drain and remove backends. Every route has a TypeBox schema; a bad body gets 400 naming the
@@ -40,13 +49,7 @@ function fail (reply: FastifyReply, code: ErrorCode, ...args: string[]): Fastify
  */
 export default async function adminRoutes (app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
   const { pools } = opts
-  if (opts.token !== '') {
-    const expected = digest(`Bearer ${opts.token}`)
-    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const given = req.headers.authorization
-      if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) return await fail(reply, 'GW_ADMIN_UNAUTHORIZED')
-    })
-  }
+  if (opts.token !== '') app.addHook('onRequest', tokenCheck(opts.token))
   app.setErrorHandler((err: Error & { validation?: unknown, statusCode?: number }, _req, reply) => {
     if (err.validation !== undefined) return fail(reply, 'GW_ADMIN_BAD_REQUEST', err.message)
     app.log.error({ err }, 'admin request failed')

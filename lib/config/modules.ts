@@ -22,7 +22,11 @@ export function customAlgorithm (path: string): AnyAlgorithmDefinition | undefin
   return loaded.get(path)
 }
 
-export async function loadAlgorithmModules (config: GatewayConfig, source?: string): Promise<void> {
+/**
+ * Imports and checks every custom algorithm module the config names. With `commit` false (the
+ * admin API's validate) the modules are checked but the ones pools use stay as they were.
+ */
+export async function loadAlgorithmModules (config: GatewayConfig, source?: string, commit = true): Promise<void> {
   const issues = new IssueList()
   const next = new Map<string, AnyAlgorithmDefinition>()
   generation++
@@ -45,7 +49,7 @@ export async function loadAlgorithmModules (config: GatewayConfig, source?: stri
     if (trial !== undefined) issues.add([...at, 'module'], trial)
   }
   if (issues.size > 0) throw new ConfigError(issues.list(), source)
-  loaded = next
+  if (commit) loaded = next
 }
 
 /** The module's default export if it is a definition, else why not. */
