@@ -23,16 +23,39 @@ interface CustomMetric {
 export interface CounterChild { inc: () => void }
 export interface HistogramChild { observe: (v: number) => void }
 
+/** Series by label values: created on first use, dropped by label match. */
+abstract class SeriesSet<S extends { labels: Labels }> {
+  protected readonly series = new Map<string, S>()
+  constructor (protected readonly labelNames: readonly string[]) {}
+
+  protected abstract make (labels: Labels): S
+
+  /** The child for these label values (in labelNames order); bind it once and keep it. */
+  protected child (values: string[]): S {
+    const key = values.join('\u0000')
+    let s = this.series.get(key)
+    if (s === undefined) {
+      s = this.make(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])))
+      this.series.set(key, s)
+    }
+    return s
+  }
+
+  /** Drops every series whose labels include all of `match` (a removed backend's). */
+  remove (match: Labels): void {
+    for (const [k, s] of this.series) if (Object.entries(match).every(([n, v]) => s.labels[n] === v)) this.series.delete(k)
+  }
+}
+
 class CounterSeries implements CounterChild {
   value = 0
   constructor (readonly labels: Labels) {}
   inc (): void { this.value++ }
 }
 
-export class FastCounter {
-  private readonly series = new Map<string, CounterSeries>()
-
-  constructor (private readonly name: string, private readonly help: string, private readonly labelNames: readonly string[], registry: Registry) {
+export class FastCounter extends SeriesSet<CounterSeries> {
+  constructor (private readonly name: string, private readonly help: string, labelNames: readonly string[], registry: Registry) {
+    super(labelNames)
     const metric: CustomMetric = {
       name,
       get: () => ({
@@ -46,21 +69,9 @@ export class FastCounter {
     registry.registerMetric(metric as never)
   }
 
-  /** Drops every series whose labels include all of `match` (a removed backend's). */
-  remove (match: Labels): void {
-    for (const [k, s] of this.series) if (Object.entries(match).every(([n, v]) => s.labels[n] === v)) this.series.delete(k)
-  }
+  protected make (labels: Labels): CounterSeries { return new CounterSeries(labels) }
 
-  /** The child for these label values (in labelNames order); bind it once and keep it. */
-  labels (...values: string[]): CounterChild {
-    const key = values.join('\u0000')
-    let s = this.series.get(key)
-    if (s === undefined) {
-      s = new CounterSeries(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])))
-      this.series.set(key, s)
-    }
-    return s
-  }
+  labels (...values: string[]): CounterChild { return this.child(values) }
 }
 
 class HistogramSeries implements HistogramChild {
@@ -82,29 +93,17 @@ class HistogramSeries implements HistogramChild {
   }
 }
 
-export class FastHistogram {
-  private readonly series = new Map<string, HistogramSeries>()
-
-  constructor (private readonly name: string, private readonly help: string, private readonly labelNames: readonly string[],
+export class FastHistogram extends SeriesSet<HistogramSeries> {
+  constructor (private readonly name: string, private readonly help: string, labelNames: readonly string[],
     private readonly bounds: readonly number[], registry: Registry) {
+    super(labelNames)
     const metric: CustomMetric = { name, get: () => this.get() }
     registry.registerMetric(metric as never)
   }
 
-  /** Drops every series whose labels include all of `match` (a removed backend's). */
-  remove (match: Labels): void {
-    for (const [k, s] of this.series) if (Object.entries(match).every(([n, v]) => s.labels[n] === v)) this.series.delete(k)
-  }
+  protected make (labels: Labels): HistogramSeries { return new HistogramSeries(labels, this.bounds) }
 
-  labels (...values: string[]): HistogramChild {
-    const key = values.join('\u0000')
-    let s = this.series.get(key)
-    if (s === undefined) {
-      s = new HistogramSeries(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])), this.bounds)
-      this.series.set(key, s)
-    }
-    return s
-  }
+  labels (...values: string[]): HistogramChild { return this.child(values) }
 
   /** Cumulative buckets, +Inf, sum and count per series, as the exposition format wants them. */
   private get (): ReturnType<CustomMetric['get']> {
