@@ -56,8 +56,24 @@ async function main (argv: string[]): Promise<void> {
   const port = (s: { address: () => unknown }): number | undefined => (s.address() as { port?: number } | null)?.port
   app.log.info({ config: path, pools: Object.keys(config.pools), port: port(app.server), adminPort: port(app.adminServer.server) }, 'gateway ready')
 
+  // SIGHUP re-reads the config file; an invalid one is logged and the running config keeps serving.
+  process.on('SIGHUP', () => {
+    let next: GatewayConfig
+    try {
+      next = loadConfigFile(path, process.env)
+    } catch (err) {
+      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err: err instanceof ConfigError ? undefined : err }, 'reload refused: the config file is invalid; the running config keeps serving')
+      return
+    }
+    app.reloadConfig(next).catch((err: unknown) => {
+      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err }, 'reload failed; the running config keeps serving')
+    })
+  })
+
   closeWithGrace({
     delay: config.shutdown.timeout,
+    // SIGHUP means reload here (above), not shutdown.
+    skip: ['SIGHUP'],
     logger: { error: (m: unknown) => app.log.error(m) },
     onSecondSignal: (signal: string) => { app.log.warn({ signal }, 'second signal: exiting now') },
     onTimeout: (delay: number) => {

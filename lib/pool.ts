@@ -80,7 +80,13 @@ export class BackendPool {
   /** Ready fraction under which health is ignored (panic mode); 0: never. */
   private readonly panicBelow: number
 
-  constructor (config: PoolConfig, deps: PoolDeps) {
+  /**
+   * `previous` (a reload): backends with the same id and URL, under unchanged connection
+   * settings (timeouts, TLS, maxConnections), are taken over with their state (health, circuit,
+   * counters, in-flight requests and open connections); the caller retires the rest with
+   * `retireExcept()` on the previous pool.
+   */
+  constructor (config: PoolConfig, deps: PoolDeps, previous?: BackendPool) {
     this.name = config.name
     this.config = config
     this.clock = deps.clock ?? realClock
@@ -94,7 +100,20 @@ export class BackendPool {
     this.panicBelow = config.panicThreshold / 100
     this.retry = new RetryPolicy(config.retry, now, deps.random ?? Math.random)
     const initiallyHealthy = config.healthCheck.active?.initialState !== 'unhealthy'
+    const sameConnections = previous !== undefined && connectionSettings(previous.config) === connectionSettings(config)
     this.list = config.backends.map((b) => {
+      const old = sameConnections ? previous.find(b.id) : undefined
+      if (old !== undefined && old.url === b.url) {
+        old.configWeight = b.weight
+        // Ejection belonged to the previous pool's outlier detector; the new one starts fresh.
+        old.ejected = false
+        if (JSON.stringify(previous!.config.circuitBreaker) !== JSON.stringify(config.circuitBreaker)) {
+          old.breaker = undefined
+          old.maxInFlight = 0
+          this.attachLimits(old)
+        }
+        return old
+      }
       const backend = new Backend(b, deps.createUpstream(b, config), now)
       backend.healthy = initiallyHealthy
       this.attachLimits(backend)
@@ -285,6 +304,19 @@ export class BackendPool {
     }))
   }
 
+  /**
+   * After a reload: backends of this (old) pool that `kept` does not hold drain, then close
+   * their connections; this pool's timers stop. Requests in flight are not interrupted.
+   */
+  retireExcept (kept: ReadonlySet<Backend>): void {
+    this.outliers?.stop()
+    for (const b of this.list) {
+      if (kept.has(b)) continue
+      b.draining = true
+      void this.drain(b.id)?.then(async () => { await b.dispatcher.close() })
+    }
+  }
+
   /** Closes upstream connections once their in-flight requests have finished; stops timers. */
   async close (): Promise<void> {
     this.outliers?.stop()
@@ -331,6 +363,11 @@ export class BackendPool {
     b.rampMs = ms
     b.rampEnd = this.clock.now() + ms
   }
+}
+
+/** What the upstream connection pools were built from: a change needs new connections. */
+function connectionSettings (c: PoolConfig): string {
+  return JSON.stringify([c.timeouts, c.tls, c.circuitBreaker?.maxConnections ?? 0])
 }
 
 const isReady = (b: Backend): boolean => b.ready

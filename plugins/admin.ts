@@ -46,7 +46,7 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   // The config routes sit in their own scope (text bodies), behind the same token.
   await admin.register(async (scope) => {
     if (cfg.admin.token !== '') scope.addHook('onRequest', tokenCheck(cfg.admin.token))
-    await scope.register(adminConfigRoutes, { config: cfg, configPath: opts.configPath })
+    await scope.register(adminConfigRoutes, { config: () => app.gatewayConfig, reload: app.reloadConfig, configPath: opts.configPath })
   })
   admin.get('/healthz', async () => ({ status: 'ok' }))
   admin.get('/readyz', async (_req, reply) => {
@@ -64,4 +64,4 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   }
 }
 
-export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics'], fastify: '5.x' })
+export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload'], fastify: '5.x' })

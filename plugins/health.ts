@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { HealthChecker } from '../lib/health/checker.js'
+import { HealthChecker, type HealthState } from '../lib/health/checker.js'
+import type { BackendPool } from '../lib/pool.js'
 import { probeFor } from '../lib/health/probes.js'
 import { realClock } from '../lib/health/clock.js'
 import { createUpstream } from '../lib/upstream.js'
@@ -11,6 +12,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Active health checkers by pool name (only pools with healthCheck.active). */
     healthCheckers: ReadonlyMap<string, HealthChecker>
+    /** After a reload: stops the checkers and wires the current pools afresh. */
+    rewireHealth: () => Promise<void>
   }
 }
 
@@ -23,7 +26,9 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
   const checkers = new Map<string, HealthChecker>()
   /** Probe connections of pools with maxConnections, by pool and backend id. */
   const probeDispatchers = new Map<string, Dispatcher>()
-  for (const [name, pool] of app.pools) {
+  let started = false
+
+  const wire = (name: string, pool: BackendPool): void => {
     const log = app.log.child({ pool: name })
     pool.events.on('health', (e) => { log[e.to === 'healthy' ? 'info' : 'warn'](e, `backend ${e.to}`) })
     pool.events.on('eject', (e) => { log.warn(e, 'backend ejected (outlier)') })
@@ -31,19 +36,20 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
     pool.events.on('circuit', (e) => { log[e.to === 'open' ? 'warn' : 'info'](e, `circuit ${e.to}`) })
 
     const active = pool.config.healthCheck.active
-    if (active === undefined) continue
+    if (active === undefined) return
     const checker = new HealthChecker(active, probeFor(active), { clock: realClock, random: Math.random })
     // Probes share a backend's connections, except where maxConnections bounds them: a probe
     // queued behind slow requests would time out and mark a merely busy backend unhealthy.
     const limited = (pool.config.circuitBreaker?.maxConnections ?? 0) > 0
-    const probe = (b: Backend): void => {
+    const probe = (b: Backend, state?: HealthState): void => {
       const dispatcher = limited ? createUpstream({ id: b.id, url: b.url, weight: 1 }, { ...pool.config, circuitBreaker: undefined }) : b.dispatcher
       if (limited) probeDispatchers.set(`${name}\u0000${b.id}`, dispatcher)
-      checker.add({ id: b.id, url: b.url, dispatcher })
+      checker.add({ id: b.id, url: b.url, dispatcher }, state)
     }
-    for (const b of pool.backends) probe(b)
+    // A backend taken over by a reload keeps what was known of its health.
+    for (const b of pool.backends) probe(b, b.healthy ? 'healthy' : 'unhealthy')
     // Backends added or removed at run time (admin API) are probed from then on, or no more.
-    pool.events.on('added', probe)
+    pool.events.on('added', (b) => { probe(b) })
     pool.events.on('removed', (b) => {
       checker.remove(b.id)
       const key = `${name}\u0000${b.id}`
@@ -52,13 +58,25 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
     })
     checker.on('transition', (e) => { pool.setHealthy(e.backend, e.to === 'healthy', e.reason) })
     checkers.set(name, checker)
+    if (started) checker.start()
   }
-  app.decorate('healthCheckers', checkers)
-  app.addHook('onReady', async () => { for (const c of checkers.values()) c.start() })
-  app.addHook('onClose', async () => {
+
+  const stopAll = async (): Promise<void> => {
     for (const c of checkers.values()) c.stop()
-    await Promise.all([...probeDispatchers.values()].map(async (d) => { await d.close() }))
+    checkers.clear()
+    const dispatchers = [...probeDispatchers.values()]
+    probeDispatchers.clear()
+    await Promise.all(dispatchers.map(async (d) => { await d.close() }))
+  }
+
+  for (const [name, pool] of app.pools) wire(name, pool)
+  app.decorate('healthCheckers', checkers)
+  app.decorate('rewireHealth', async () => {
+    await stopAll()
+    for (const [name, pool] of app.pools) wire(name, pool)
   })
+  app.addHook('onReady', async () => { started = true; for (const c of checkers.values()) c.start() })
+  app.addHook('onClose', async () => { started = false; await stopAll() })
 }
 
 export default fp(healthPlugin, { name: 'gateway-health', dependencies: ['gateway-pools'], fastify: '5.x' })

@@ -1,11 +1,14 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createMetrics, type Metrics } from '../lib/metrics/index.js'
+import type { BackendPool } from '../lib/pool.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The metrics layer: the recorder the proxy writes to, and the exporters. */
     gatewayMetrics: Metrics
+    /** After a reload (and after rewireHealth): subscribes to the current pools and checkers. */
+    rewireMetrics: () => void
   }
 }
 
@@ -16,7 +19,7 @@ declare module 'fastify' {
 async function metricsPlugin (app: FastifyInstance): Promise<void> {
   const metrics = createMetrics(app.gatewayConfig.metrics, () => app.pools.values(), app.log)
   const r = metrics.recorder
-  for (const [name, pool] of app.pools) {
+  const wire = (name: string, pool: BackendPool): void => {
     pool.events.on('circuit', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.circuit(pool, b, e.from, e.to) })
     pool.events.on('health', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.healthTransition(pool, b, e.to) })
     pool.events.on('eject', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.healthTransition(pool, b, 'ejected') })
@@ -24,6 +27,8 @@ async function metricsPlugin (app: FastifyInstance): Promise<void> {
     pool.events.on('removed', (b) => { metrics.prometheus.backendRemoved(pool, b) })
     app.healthCheckers.get(name)?.on('probe', (e) => { const b = pool.find(e.backend); if (b !== undefined) r.healthCheck(pool, b, e.ok) })
   }
+  for (const [name, pool] of app.pools) wire(name, pool)
+  app.decorate('rewireMetrics', () => { for (const [name, pool] of app.pools) wire(name, pool) })
   app.decorate('gatewayMetrics', metrics)
   app.addHook('onClose', async () => { await metrics.recorder.close() })
 }

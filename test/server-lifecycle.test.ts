@@ -121,3 +121,26 @@ t.test('a second signal exits at once; shutdown.timeout bounds the wait', async 
   second.child.kill('SIGTERM')
   t.equal(await second.exit, 1, 'the second signal exits without waiting for the 1 minute timeout')
 })
+
+t.test('SIGHUP re-reads the config file; an invalid file is refused and the running config keeps serving', async (t) => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const dir = t.testdir()
+  const yaml = (url: string): string => `listen: { port: 0 }\nadmin: { port: 0 }\npools:\n  web:\n    backends: [ { url: "${url}" } ]\n`
+  const file = configFile(dir, yaml(a.url))
+  const r = run(['--config', file])
+  t.teardown(() => { r.child.kill('SIGKILL') })
+  const url = `http://127.0.0.1:${await r.port}/`
+  t.equal((await send(url)).text, 'a')
+  const logged = async (msg: string): Promise<void> => { while (!r.lines.some((l) => l.msg === msg)) await new Promise((resolve) => setTimeout(resolve, 20)) }
+  writeFileSync(file, yaml(b.url))
+  r.child.kill('SIGHUP')
+  await logged('config reloaded')
+  t.equal((await send(url)).text, 'b', 'the new backend serves after SIGHUP')
+  writeFileSync(file, 'pools: {}\n')
+  r.child.kill('SIGHUP')
+  await logged('reload refused: the config file is invalid; the running config keeps serving')
+  t.equal((await send(url)).text, 'b', 'still serving the last good config')
+  r.child.kill('SIGTERM')
+  t.equal(await r.exit, 0)
+})

@@ -72,10 +72,13 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     super()
   }
 
-  /** Starts checking a backend (probing begins with start(), at once when running). Ids are unique. */
-  add (target: ProbeTarget): void {
+  /**
+   * Starts checking a backend (probing begins with start(), at once when running). Ids are
+   * unique. `state` overrides cfg.initialState (a reload keeps what was known of a backend).
+   */
+  add (target: ProbeTarget, state: HealthState = this.cfg.initialState): void {
     if (this.entries.has(target.id)) throw new Error(`health checker: backend "${target.id}" is already checked`)
-    const e: Entry = { target, state: this.cfg.initialState, passes: 0, fails: 0, backoff: undefined, timer: undefined, inFlight: undefined }
+    const e: Entry = { target, state, passes: 0, fails: 0, backoff: undefined, timer: undefined, inFlight: undefined }
     this.entries.set(target.id, e)
     if (this.running) this.scheduleFirst(e)
   }

@@ -34,10 +34,10 @@ const FIRST_ATTEMPT: SelectionContext = Object.freeze({ attempt: 0, key: undefin
  */
 export class Proxy implements CallOwner {
   closing = false
-  private readonly router: Router
+  private router: Router
   private readonly trustProxy: boolean
-  private readonly accessLog: boolean
-  private readonly accessSample: number
+  private accessLog: boolean
+  private accessSample: number
   readonly recorder: Recorder
   private readonly log: FastifyBaseLogger
   private readonly backendLogs = new WeakMap<Backend, FastifyBaseLogger>()
@@ -49,6 +49,16 @@ export class Proxy implements CallOwner {
     this.accessSample = opts.accessSample
     this.recorder = opts.recorder
     this.log = opts.logger
+  }
+
+  /**
+   * A reload: new routes (over new pools) and access-log settings, in one synchronous step.
+   * Requests in flight keep the route, pool and backend objects they already hold.
+   */
+  swap (router: Router, accessLog: boolean, accessSample: number): void {
+    this.router = router
+    this.accessLog = accessLog
+    this.accessSample = accessSample
   }
 
   handle (req: IncomingMessage, res: ServerResponse, requestId: string): void {
