@@ -10,7 +10,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfigFile, resolveConfigPath } from './lib/config/load.js'
 import type { GatewayConfig } from './lib/config/types.js'
-import { loadAlgorithmModules } from './lib/config/modules.js'
+import { loadAlgorithmModules, loadPluginModules } from './lib/config/modules.js'
 import { createLogger } from './lib/logger.js'
 
 const USAGE = `Usage: node dist/server.js [--config PATH] [--validate]
@@ -29,6 +29,7 @@ async function main (argv: string[]): Promise<void> {
     path = resolveConfigPath(argv, process.env, process.cwd())
     config = loadConfigFile(path, process.env)
     await loadAlgorithmModules(config, path)
+    await loadPluginModules(config, path)
   } catch (err) {
     process.stderr.write(`${path}: invalid config\n${err instanceof ConfigError ? err.message : String(err)}\n`)
     process.exitCode = 1

@@ -23,8 +23,8 @@ export interface ReloadSummary {
   needsRestart: string[]
 }
 
-/** Sections a running gateway cannot change in place (listeners, exporters, shutdown). */
-const RESTART_ONLY = ['listen', 'admin', 'metrics', 'shutdown'] as const
+/** Sections a running gateway cannot change in place (listeners, exporters, middleware, shutdown). */
+const RESTART_ONLY = ['listen', 'admin', 'metrics', 'plugins', 'shutdown'] as const
 
 /**
  * Hot reload. New pools are built from the new config, taking over every backend that keeps

@@ -35,6 +35,7 @@ t.test('a minimal config gets every default', async (t) => {
     },
     routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }],
     log: { level: 'info', access: true, accessSample: 1 },
+    plugins: [],
     metrics: { enabled: true, path: '/metrics', onClientListener: false, buckets: DEFAULT_BUCKETS, backendBuckets: DEFAULT_BUCKETS },
     shutdown: { timeout: 30_000 }
   }

@@ -78,3 +78,35 @@ function tryCreate (def: AnyAlgorithmDefinition, options: Record<string, unknown
     return `the algorithm's create() failed: ${(err as Error).message}`
   }
 }
+
+/** Fastify plugins named by the config's `plugins`, by path, from the last successful load. */
+let plugins = new Map<string, unknown>()
+
+export function pluginModule (path: string): unknown {
+  return plugins.get(path)
+}
+
+/**
+ * Imports the middleware plugins the config names. A module that fails to load, or whose
+ * default export is not a function (a Fastify plugin), is a ConfigError at `plugins[i].module`.
+ */
+export async function loadPluginModules (config: GatewayConfig, source?: string): Promise<void> {
+  const issues = new IssueList()
+  const next = new Map<string, unknown>()
+  for (const [i, p] of config.plugins.entries()) {
+    let mod: Record<string, unknown>
+    try {
+      mod = await import(`${pathToFileURL(p.module).href}?v=${generation}`) as Record<string, unknown>
+    } catch (err) {
+      issues.add(['plugins', i, 'module'], `cannot load plugin module ${p.module}: ${(err as Error).message.split('\n')[0]}`)
+      continue
+    }
+    if (typeof mod.default !== 'function') {
+      issues.add(['plugins', i, 'module'], `${p.module} does not export a Fastify plugin: its default export must be a function (app, options)`)
+      continue
+    }
+    next.set(p.module, mod.default)
+  }
+  if (issues.size > 0) throw new ConfigError(issues.list(), source)
+  plugins = next
+}

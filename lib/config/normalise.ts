@@ -10,6 +10,7 @@ import { bool, duration, int, isObj, section, size, str, type Ctx, type Obj } fr
 import { normalisePools } from './pools.js'
 import { normaliseRoutes } from './routes.js'
 import { normaliseMetrics } from './metrics.js'
+import { resolve } from 'node:path'
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]'])
 
@@ -32,6 +33,12 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
       accessSample: isObj(l.access) && typeof l.access.sample === 'number' ? l.access.sample : 1
     },
     metrics: normaliseMetrics(ctx, root),
+    plugins: Array.isArray(root.plugins)
+      ? (root.plugins as Obj[]).filter(isObj).map((p) => ({
+          module: resolve(ctx.baseDir, str(p, 'module', '')),
+          options: isObj(p.options) ? p.options : {}
+        }))
+      : [],
     shutdown: { timeout: duration(ctx, section(root, 'shutdown'), 'timeout', ['shutdown'], DEFAULTS.shutdown.timeout, 0) }
   }
 }

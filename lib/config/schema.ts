@@ -124,6 +124,10 @@ export const ConfigSchema = Type.Object({
     ], { default: DEFAULTS.log.access, description: 'true, false, or { sample: 0.1 }' }))
   }, closed)),
   metrics: Type.Optional(MetricsSchema),
+  plugins: Type.Optional(Type.Array(Type.Object({
+    module: Type.String({ minLength: 1 }),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+  }, closed))),
   shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration(DEFAULTS.shutdown.timeout)) }, closed))
 }, { ...closed, description: 'a mapping with at least a pools section' })
 

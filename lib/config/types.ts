@@ -234,6 +234,13 @@ export interface ShutdownConfig {
   timeout: number
 }
 
+export interface PluginConfig {
+  /** Absolute path of a module whose default export is a Fastify plugin. */
+  module: string
+  /** Passed to the plugin when it is registered. */
+  options: Record<string, unknown>
+}
+
 export interface GatewayConfig {
   listen: ListenConfig
   admin: AdminConfig
@@ -242,5 +249,7 @@ export interface GatewayConfig {
   routes: RouteConfig[]
   log: LogConfig
   metrics: MetricsConfig
+  /** Middleware: Fastify plugins registered in the proxy's scope, in order, before its route. */
+  plugins: PluginConfig[]
   shutdown: ShutdownConfig
 }

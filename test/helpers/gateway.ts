@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
 import { loadConfigText } from '../../lib/config/load.js'
-import { loadAlgorithmModules } from '../../lib/config/modules.js'
+import { loadAlgorithmModules, loadPluginModules } from '../../lib/config/modules.js'
 import { createLogger } from '../../lib/logger.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -76,6 +76,7 @@ export interface TestGateway {
 export async function startGateway (t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, baseDir?: string): Promise<TestGateway> {
   const config = loadConfigText(yaml, { env, source: 'test.yaml', baseDir })
   await loadAlgorithmModules(config)
+  await loadPluginModules(config)
   config.listen.port = 0
   config.listen.host = '127.0.0.1'
   const logs: Array<Record<string, unknown>> = []
