@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
-import type { RouteConfig } from './config/types.js'
+import type { HeaderRules, RouteConfig } from './config/types.js'
 import type { BackendPool } from './pool.js'
 
 /** A route compiled at config load: everything a request needs is precomputed here. */
@@ -15,6 +15,30 @@ export interface CompiledRoute {
   readonly hostSuffix: string | undefined
   readonly methods: ReadonlySet<string> | undefined
   readonly headers: ReadonlyArray<readonly [string, string]> | undefined
+  /** Header rules for the forwarded request and for the answer; undefined when none. */
+  readonly requestRules: CompiledRules | undefined
+  readonly responseRules: CompiledRules | undefined
+}
+
+/** Names a rule replaces or removes, and the headers it sets. */
+export interface CompiledRules {
+  readonly drop: ReadonlySet<string>
+  readonly set: readonly string[]
+}
+
+function compileRules (r: HeaderRules | undefined): CompiledRules | undefined {
+  if (r === undefined || (r.remove.length === 0 && Object.keys(r.set).length === 0)) return undefined
+  return { drop: new Set([...r.remove, ...Object.keys(r.set)]), set: Object.entries(r.set).flat() }
+}
+
+/** A raw header list with a route's rules applied: dropped names left out, set ones appended. */
+export function applyRules (headers: string[], rules: CompiledRules): string[] {
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!rules.drop.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!)
+  }
+  for (const h of rules.set) out.push(h)
+  return out
 }
 
 export interface Router {
@@ -39,7 +63,9 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
       host: host !== undefined && !host.startsWith('*.') ? host : undefined,
       hostSuffix: host?.startsWith('*.') === true ? host.slice(1) : undefined,
       methods: methods !== undefined ? new Set(methods) : undefined,
-      headers: headers !== undefined ? Object.entries(headers) : undefined
+      headers: headers !== undefined ? Object.entries(headers) : undefined,
+      requestRules: compileRules(r.headers?.request),
+      responseRules: compileRules(r.headers?.response)
     }
   })
   const usesHost = compiled.some((r) => r.host !== undefined || r.hostSuffix !== undefined)

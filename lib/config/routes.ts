@@ -3,7 +3,7 @@
  * implicit catch-all route when there is a single pool and no routes section.
  */
 
-import type { RouteConfig, RouteMatch } from './types.js'
+import type { HeaderRules, RouteConfig, RouteMatch } from './types.js'
 import { DEFAULTS } from './schema.js'
 import { bool, isObj, section, size, type Ctx, type Obj } from './fields.js'
 
@@ -35,10 +35,33 @@ export function normaliseRoutes (ctx: Ctx, raw: unknown, poolNames: readonly str
       match: normaliseMatch(ctx, section(r, 'match'), [...segs, 'match']),
       pool,
       stripPrefix: bool(r, 'stripPrefix', DEFAULTS.route.stripPrefix),
-      maxBodySize: size(ctx, r, 'maxBodySize', segs, DEFAULTS.route.maxBodySize, 0)
+      maxBodySize: size(ctx, r, 'maxBodySize', segs, DEFAULTS.route.maxBodySize, 0),
+      ...(isObj(r.headers) ? { headers: headerRules(ctx, r.headers, [...segs, 'headers']) } : {})
     })
   })
   return routes
+}
+
+/** Header names lower-cased; hop-by-hop and framing headers cannot be set (they are the gateway's). */
+const RESERVED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'upgrade', 'te', 'trailer'])
+
+function headerRules (ctx: Ctx, h: Obj, segs: Array<string | number>): { request: HeaderRules, response: HeaderRules } {
+  const side = (key: string): HeaderRules => {
+    const o = section(h, key)
+    const set: Record<string, string> = {}
+    if (isObj(o.set)) {
+      for (const [name, value] of Object.entries(o.set)) {
+        const lk = name.toLowerCase()
+        if (RESERVED.has(lk)) ctx.issues.add([...segs, key, 'set', name], `${lk} is managed by the gateway and cannot be set`)
+        else if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(lk)) ctx.issues.add([...segs, key, 'set', name], 'not a valid header name')
+        else if (typeof value === 'string' && /[\r\n\0]/.test(value)) ctx.issues.add([...segs, key, 'set', name], 'a header value cannot contain CR, LF or NUL')
+        else if (typeof value === 'string') set[lk] = value
+      }
+    }
+    const remove = Array.isArray(o.remove) ? (o.remove as string[]).map((n) => n.toLowerCase()) : []
+    return { set, remove }
+  }
+  return { request: side('request'), response: side('response') }
 }
 
 function normaliseMatch (ctx: Ctx, m: Obj, segs: Array<string | number>): RouteMatch {

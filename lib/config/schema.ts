@@ -99,6 +99,12 @@ export const PoolSchema = Type.Object({
   panicThreshold: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 0, description: 'a percent from 0 to 100' }))
 }, closed)
 
+const HeaderName = Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', description: 'a header name' })
+const HeaderRulesSchema = Type.Object({
+  set: Type.Optional(Type.Record(Type.String(), Type.String())),
+  remove: Type.Optional(Type.Array(HeaderName))
+}, closed)
+
 export const RouteSchema = Type.Object({
   match: Type.Optional(Type.Object({
     host: Type.Optional(Name()),
@@ -108,7 +114,11 @@ export const RouteSchema = Type.Object({
   }, closed)),
   pool: Name(),
   stripPrefix: Type.Optional(Type.Boolean({ default: DEFAULTS.route.stripPrefix })),
-  maxBodySize: Type.Optional(Size(DEFAULTS.route.maxBodySize))
+  maxBodySize: Type.Optional(Size(DEFAULTS.route.maxBodySize)),
+  headers: Type.Optional(Type.Object({
+    request: Type.Optional(HeaderRulesSchema),
+    response: Type.Optional(HeaderRulesSchema)
+  }, closed))
 }, closed)
 
 export const ConfigSchema = Type.Object({

@@ -187,6 +187,13 @@ export interface RouteMatch {
   methods?: string[]
 }
 
+export interface HeaderRules {
+  /** Lower-case name to value: replaces any header of that name. */
+  set: Record<string, string>
+  /** Lower-case names to remove. */
+  remove: string[]
+}
+
 export interface RouteConfig {
   match: RouteMatch
   pool: string
@@ -194,6 +201,8 @@ export interface RouteConfig {
   stripPrefix: boolean
   /** Largest request body in bytes; 0 means no limit. Over it: 413. */
   maxBodySize: number
+  /** Header rules: set (add or replace) and remove, on the forwarded request and on the answer. */
+  headers?: { request: HeaderRules, response: HeaderRules }
 }
 
 export interface LogConfig {

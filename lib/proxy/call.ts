@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import type { Backend } from '../backend.js'
-import { forwardPath, type CompiledRoute } from '../router.js'
+import { applyRules, forwardPath, type CompiledRoute } from '../router.js'
 import type { SelectionContext } from '../../algorithms/types.js'
 import { GatewayError } from '../errors.js'
 import { responseHeaders } from './headers.js'
@@ -125,7 +125,8 @@ export class ProxyCall {
     this.status = statusCode
     const res = this.res
     if (this.owner.closing) res.shouldKeepAlive = false
-    const headers = responseHeaders(rawHeaders, this.plan.requestId)
+    let headers = responseHeaders(rawHeaders, this.plan.requestId)
+    if (this.plan.route.responseRules !== undefined) headers = applyRules(headers, this.plan.route.responseRules)
     if (this.plan.sticky) {
       const cookie = pool.affinity(this.plan.ctx, attempt.backend)
       if (cookie !== undefined) headers.push('set-cookie', cookie)

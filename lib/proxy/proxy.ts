@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
-import type { CompiledRoute, Router } from '../router.js'
+import { applyRules, type CompiledRoute, type Router } from '../router.js'
 import type { Backend } from '../backend.js'
 import type { BackendPool } from '../pool.js'
 import type { Recorder } from '../metrics/types.js'
@@ -119,15 +119,20 @@ export class Proxy implements CallOwner {
     if (scan.expect && body !== null && !Buffer.isBuffer(body)) res.writeContinue()
     const backendHost = pool.config.hostHeader === 'backend' || host === ''
     const hostIndex = scan.headers.length
-    const headers = forwardHeaders(scan, {
+    let headers = forwardHeaders(scan, {
       clientIp: req.socket.remoteAddress ?? '',
       proto: 'http',
       host: backendHost ? backend.authority : host,
       clientHost: host,
       requestId
     })
+    let hostAt = hostIndex
+    if (route.requestRules !== undefined) {
+      headers = applyRules(headers, route.requestRules)
+      hostAt = headers.indexOf('host')
+    }
     // eslint-disable-next-line no-new
-    new ProxyCall(this, req, res, { route, ctx, requestId, headers, hostIndex, backendHost, body, sticky: pool.hasAffinity }, backend)
+    new ProxyCall(this, req, res, { route, ctx, requestId, headers, hostIndex: hostAt, backendHost, body, sticky: pool.hasAffinity }, backend)
   }
 
   finished (r: CallReport): void {
