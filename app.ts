@@ -75,6 +75,12 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   }) as unknown as FastifyInstance
   app.setNotFoundHandler((req, reply) => { replyError(reply, req.id, new GatewayError('GW_ROUTE_NOT_FOUND')) })
   app.setErrorHandler((err, req, reply) => {
+    // Errors thrown on purpose by our own hooks (the rate limiter) carry a catalogue code.
+    const e = err as { statusCode?: number, error?: string, message?: string }
+    if (e.statusCode !== undefined && e.statusCode < 500 && typeof e.error === 'string' && e.error.startsWith('GW_')) {
+      void reply.code(e.statusCode).header('x-request-id', req.id).type('application/json; charset=utf-8').send(JSON.stringify({ error: e.error, message: e.message }))
+      return
+    }
     req.log.error({ reqId: req.id, err }, 'unhandled error')
     replyError(reply, req.id, new GatewayError('GW_INTERNAL', [], err))
   })

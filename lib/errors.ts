@@ -32,6 +32,8 @@ export const codes = {
     'The request body is larger than this route accepts (%s bytes)'),
   GW_METHOD_NOT_ALLOWED: def('GW_METHOD_NOT_ALLOWED', 405, 'downstream', false,
     'The %s method is not supported by this gateway'),
+  GW_RATE_LIMITED: def('GW_RATE_LIMITED', 429, 'downstream', true,
+    'Too many requests; try again in %s seconds'),
   GW_ROUTE_NOT_FOUND: def('GW_ROUTE_NOT_FOUND', 404, 'downstream', false,
     'No route matches this request'),
   GW_NO_BACKEND: def('GW_NO_BACKEND', 503, 'upstream', true,

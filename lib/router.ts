@@ -16,6 +16,7 @@ export interface CompiledRoute {
   readonly methods: ReadonlySet<string> | undefined
   readonly headers: ReadonlyArray<readonly [string, string]> | undefined
   /** Header rules for the forwarded request and for the answer; undefined when none. */
+  readonly rateLimit: RouteConfig['rateLimit']
   readonly requestRules: CompiledRules | undefined
   readonly responseRules: CompiledRules | undefined
 }
@@ -44,6 +45,8 @@ export function applyRules (headers: string[], rules: CompiledRules): string[] {
 export interface Router {
   /** Whether any route looks at the Host header (so the proxy can skip normalising it). */
   readonly usesHost: boolean
+  /** Whether any route has a rate limit. */
+  readonly rateLimited: boolean
   /** First route that matches, or undefined. `host` is lower-case without port (or ""). */
   match (method: string, host: string, url: string, req: IncomingMessage): CompiledRoute | undefined
 }
@@ -64,6 +67,7 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
       hostSuffix: host?.startsWith('*.') === true ? host.slice(1) : undefined,
       methods: methods !== undefined ? new Set(methods) : undefined,
       headers: headers !== undefined ? Object.entries(headers) : undefined,
+      rateLimit: r.rateLimit,
       requestRules: compileRules(r.headers?.request),
       responseRules: compileRules(r.headers?.response)
     }
@@ -71,6 +75,7 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
   const usesHost = compiled.some((r) => r.host !== undefined || r.hostSuffix !== undefined)
   return {
     usesHost,
+    rateLimited: compiled.some((r) => r.rateLimit !== undefined),
     match (method, host, url, req) {
       for (let i = 0; i < compiled.length; i++) {
         const r = compiled[i]!

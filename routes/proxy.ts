@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import { pluginModule } from '../lib/config/modules.js'
+import rateLimit from '@fastify/rate-limit'
+import type { CompiledRoute } from '../lib/router.js'
+import { GatewayError } from '../lib/errors.js'
 
 /**
  * The catch-all route that hands every request to the proxy. It stays encapsulated: its
@@ -18,6 +21,7 @@ export default async function proxyRoutes (app: FastifyInstance): Promise<void> 
   }
 
   const proxy = app.proxy
+  if (proxy.rateLimited) await registerRateLimits(app)
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     reply.hijack()
     proxy.handle(request.raw, reply.raw, request.id)
@@ -25,4 +29,41 @@ export default async function proxyRoutes (app: FastifyInstance): Promise<void> 
   const methods = app.supportedMethods.filter((m) => m !== 'CONNECT') as HTTPMethods[]
   app.route({ method: methods, url: '/*', handler })
   app.route({ method: methods, url: '/', handler })
+}
+
+/** The route a request takes, looked up once for the rate limiter's three callbacks. */
+const kRoute = Symbol('ultrabalancer.route')
+type WithRoute = FastifyRequest & { [kRoute]?: CompiledRoute | null }
+
+function routeOf (app: FastifyInstance, req: WithRoute): CompiledRoute | null {
+  if (req[kRoute] === undefined) req[kRoute] = app.proxy.routeOf(req.raw) ?? null
+  return req[kRoute]
+}
+
+/**
+ * Per-route rate limits through @fastify/rate-limit, before the proxy handler: the limiter keys
+ * on route and client (IP or a header), takes max and window from the route, and lets requests
+ * of routes without a limit through. Registered only when the config has a limit at startup
+ * (adding the first limit by reload needs a restart); the limits themselves follow reloads.
+ */
+async function registerRateLimits (app: FastifyInstance): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'onRequest',
+    allowList: (req) => routeOf(app, req as WithRoute)?.rateLimit === undefined,
+    keyGenerator: (req) => {
+      const route = routeOf(app, req as WithRoute)
+      // Called before allowList: requests of unlimited routes get a key that allowList then waves through.
+      if (route?.rateLimit === undefined) return '-'
+      const k = route.rateLimit.key
+      const who = k.from === 'ip' ? req.ip : String(req.headers[k.name] ?? '')
+      return `${route.index}|${who}`
+    },
+    max: (req) => routeOf(app, req as WithRoute)?.rateLimit?.max ?? 1,
+    timeWindow: (req) => routeOf(app, req as WithRoute)?.rateLimit?.window ?? 60_000,
+    errorResponseBuilder: (_req, ctx) => {
+      const e = new GatewayError('GW_RATE_LIMITED', [Math.ceil(ctx.ttl / 1000)])
+      return { statusCode: e.status, error: e.code, message: e.message }
+    }
+  })
 }

@@ -5,7 +5,7 @@
 
 import type { HeaderRules, RouteConfig, RouteMatch } from './types.js'
 import { DEFAULTS } from './schema.js'
-import { bool, isObj, section, size, type Ctx, type Obj } from './fields.js'
+import { bool, duration, isObj, section, size, type Ctx, type Obj } from './fields.js'
 
 /** RFC 9110 section 5.6.2 token: the syntax of both method and header field names. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -36,10 +36,16 @@ export function normaliseRoutes (ctx: Ctx, raw: unknown, poolNames: readonly str
       pool,
       stripPrefix: bool(r, 'stripPrefix', DEFAULTS.route.stripPrefix),
       maxBodySize: size(ctx, r, 'maxBodySize', segs, DEFAULTS.route.maxBodySize, 0),
-      ...(isObj(r.headers) ? { headers: headerRules(ctx, r.headers, [...segs, 'headers']) } : {})
+      ...(isObj(r.headers) ? { headers: headerRules(ctx, r.headers, [...segs, 'headers']) } : {}),
+      ...(isObj(r.rateLimit) ? { rateLimit: rateLimit(ctx, r.rateLimit, [...segs, 'rateLimit']) } : {})
     })
   })
   return routes
+}
+
+function rateLimit (ctx: Ctx, o: Obj, segs: Array<string | number>): NonNullable<RouteConfig['rateLimit']> {
+  const key = isObj(o.key) && typeof o.key.header === 'string' ? { from: 'header' as const, name: o.key.header.toLowerCase() } : { from: 'ip' as const }
+  return { max: typeof o.max === 'number' ? o.max : 1, window: duration(ctx, o, 'window', segs, 60_000, 1), key }
 }
 
 /** Header names lower-cased; hop-by-hop and framing headers cannot be set (they are the gateway's). */

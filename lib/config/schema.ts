@@ -115,6 +115,11 @@ export const RouteSchema = Type.Object({
   pool: Name(),
   stripPrefix: Type.Optional(Type.Boolean({ default: DEFAULTS.route.stripPrefix })),
   maxBodySize: Type.Optional(Size(DEFAULTS.route.maxBodySize)),
+  rateLimit: Type.Optional(Type.Object({
+    max: Type.Integer({ minimum: 1 }),
+    window: Type.Optional(Duration(60_000)),
+    key: Type.Optional(Type.Union([Type.Literal('ip'), Type.Object({ header: HeaderName }, closed)], { description: 'ip or { header: NAME }' }))
+  }, closed)),
   headers: Type.Optional(Type.Object({
     request: Type.Optional(HeaderRulesSchema),
     response: Type.Optional(HeaderRulesSchema)

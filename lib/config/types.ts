@@ -201,6 +201,8 @@ export interface RouteConfig {
   stripPrefix: boolean
   /** Largest request body in bytes; 0 means no limit. Over it: 413. */
   maxBodySize: number
+  /** At most `max` requests per `window` ms per client (its IP, or a header's value); over it 429. */
+  rateLimit?: { max: number, window: number, key: { from: 'ip' } | { from: 'header', name: string } }
   /** Header rules: set (add or replace) and remove, on the forwarded request and on the answer. */
   headers?: { request: HeaderRules, response: HeaderRules }
 }

@@ -61,6 +61,17 @@ export class Proxy implements CallOwner {
     this.accessSample = accessSample
   }
 
+  /** The route a request would take (for rate limiting, which runs before the handler). */
+  routeOf (req: IncomingMessage): CompiledRoute | undefined {
+    const host = absoluteFormHost(req) ?? req.headers.host ?? ''
+    return this.router.match(req.method!, this.router.usesHost ? routingHost(host) : '', req.url!, req)
+  }
+
+  /** Whether any route of the current config has a rate limit. */
+  get rateLimited (): boolean {
+    return this.router.rateLimited
+  }
+
   handle (req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const url = req.url!
     const method = req.method!
