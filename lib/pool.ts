@@ -95,7 +95,10 @@ export class BackendPool {
     const { name, module, options } = config.algorithm
     const def = module !== undefined ? customAlgorithm(module) : algorithms[name]
     if (def === undefined) throw new Error(`algorithm "${name}" is not loaded`)
-    this.algorithm = def.create<Backend>(options, { random: deps.random ?? Math.random, now })
+    // An unchanged algorithm config keeps its instance across a reload, so what it learned
+    // (latency estimates, rotation) survives; update() below gives it the new list.
+    const sameAlgorithm = previous !== undefined && JSON.stringify(previous.config.algorithm) === JSON.stringify(config.algorithm)
+    this.algorithm = sameAlgorithm ? previous.algorithm : def.create<Backend>(options, { random: deps.random ?? Math.random, now })
     this.keySource = def.key?.(options)
     this.panicBelow = config.panicThreshold / 100
     this.retry = new RetryPolicy(config.retry, now, deps.random ?? Math.random)

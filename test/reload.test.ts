@@ -45,9 +45,11 @@ t.test('a backend that survives a reload keeps its state; one that left drains i
   while (slow.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
   await send(gw.url + '/')
   const before = gw.app.pools.get('web')!.find(`127.0.0.1:${keep.port}`)!
+  const algorithmBefore = (gw.app.pools.get('web') as unknown as { algorithm: unknown }).algorithm
   await gw.app.reloadConfig(cfg(poolYaml([keep])))
   const after = gw.app.pools.get('web')!.find(`127.0.0.1:${keep.port}`)!
   t.equal(after, before, 'the same backend object, with its state')
+  t.equal((gw.app.pools.get('web') as unknown as { algorithm: unknown }).algorithm, algorithmBefore, 'and the same algorithm instance (what it learned survives)')
   t.equal(after.requests, 1, 'its request count survived')
   for (let i = 0; i < 3; i++) t.equal((await send(gw.url + '/')).text, 'keep', 'new requests go to the remaining backend')
   release()
