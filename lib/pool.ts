@@ -110,6 +110,9 @@ export class BackendPool {
         old.configWeight = b.weight
         // Ejection belonged to the previous pool's outlier detector; the new one starts fresh.
         old.ejected = false
+        // The file is the source of truth: API drains and disables do not outlive a reload.
+        old.enabled = true
+        old.draining = false
         if (JSON.stringify(previous!.config.circuitBreaker) !== JSON.stringify(config.circuitBreaker)) {
           old.breaker = undefined
           old.maxInFlight = 0

@@ -76,3 +76,13 @@ t.test('PUT /admin/config applies a valid config and refuses an invalid one, whi
   t.equal(JSON.parse((await send(base + '/admin/config')).text).pools.web.backends[0].url, b!.url, 'GET /admin/config shows the new one')
   t.equal((await send(base + '/admin/config/reload', { method: 'POST' })).status, 409, 'no file to re-read in this test gateway')
 })
+
+t.test('a reload applies what the file says: API drains and disables of surviving backends are undone', async (t) => {
+  const [a, b] = await startBackends(t, 2)
+  const gw = await startGateway(t, poolYaml([a!, b!]))
+  const pool = gw.app.pools.get('web')!
+  await pool.drain(`127.0.0.1:${a!.port}`)
+  pool.setEnabled(`127.0.0.1:${b!.port}`, false)
+  await gw.app.reloadConfig(cfg(poolYaml([a!, b!])))
+  t.same(gw.app.pools.get('web')!.snapshot().map((s) => [s.enabled, s.draining, s.ready]), [[true, false, true], [true, false, true]])
+})
