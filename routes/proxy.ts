@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import { pluginModule } from '../lib/config/modules.js'
 import rateLimit from '@fastify/rate-limit'
-import type { CompiledRoute } from '../lib/router.js'
 import { GatewayError } from '../lib/errors.js'
 
 /**
@@ -31,15 +30,6 @@ export default async function proxyRoutes (app: FastifyInstance): Promise<void> 
   app.route({ method: methods, url: '/', handler })
 }
 
-/** The route a request takes, looked up once for the rate limiter's three callbacks. */
-const kRoute = Symbol('ultrabalancer.route')
-type WithRoute = FastifyRequest & { [kRoute]?: CompiledRoute | null }
-
-function routeOf (app: FastifyInstance, req: WithRoute): CompiledRoute | null {
-  if (req[kRoute] === undefined) req[kRoute] = app.proxy.routeOf(req.raw) ?? null
-  return req[kRoute]
-}
-
 /**
  * Per-route rate limits through @fastify/rate-limit, before the proxy handler: the limiter keys
  * on route and client (IP or a header), takes max and window from the route, and lets requests
@@ -50,17 +40,17 @@ async function registerRateLimits (app: FastifyInstance): Promise<void> {
   await app.register(rateLimit, {
     global: true,
     hook: 'onRequest',
-    allowList: (req) => routeOf(app, req as WithRoute)?.rateLimit === undefined,
+    allowList: (req) => app.proxy.routeOf(req.raw)?.rateLimit === undefined,
     keyGenerator: (req) => {
-      const route = routeOf(app, req as WithRoute)
+      const route = app.proxy.routeOf(req.raw)
       // Called before allowList: requests of unlimited routes get a key that allowList then waves through.
       if (route?.rateLimit === undefined) return '-'
       const k = route.rateLimit.key
       const who = k.from === 'ip' ? req.ip : String(req.headers[k.name] ?? '')
       return `${route.index}|${who}`
     },
-    max: (req) => routeOf(app, req as WithRoute)?.rateLimit?.max ?? 1,
-    timeWindow: (req) => routeOf(app, req as WithRoute)?.rateLimit?.window ?? 60_000,
+    max: (req) => app.proxy.routeOf(req.raw)?.rateLimit?.max ?? 1,
+    timeWindow: (req) => app.proxy.routeOf(req.raw)?.rateLimit?.window ?? 60_000,
     errorResponseBuilder: (_req, ctx) => {
       const e = new GatewayError('GW_RATE_LIMITED', [Math.ceil(ctx.ttl / 1000)])
       return { statusCode: e.status, error: e.code, message: e.message }

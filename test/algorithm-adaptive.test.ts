@@ -7,6 +7,7 @@ import { simulate } from '../bench/sim/engine.js'
 import type { Scenario } from '../bench/sim/scenario.js'
 import { summarize } from '../bench/sim/stats.js'
 import { fakeBackends, seededRandom, type FakeBackend } from './helpers/seeded-random.js'
+import { virtualTime } from './helpers/virtual-time.js'
 
 const ctx = { attempt: 0, key: undefined }
 type Latency = (id: string, now: number, inFlight: number) => number
@@ -14,39 +15,18 @@ type Latency = (id: string, now: number, inFlight: number) => number
 /** Each backend serves 4 at a time: latency grows with in-flight beyond that, as a real one's. */
 const served = (base: number, inFlight: number): number => base * Math.max(1, inFlight / 4)
 
-/**
- * Virtual-time driver: one request per ms, answered `latency(id, now, inFlight)` ms later and
- * observed then, so in-flight counts are real. run(from, to) returns each backend's share of
- * the requests sent during [from, to) and the times of the picks of each backend.
- */
+/** The virtual-time driver (helpers/virtual-time.ts) over adaptive, with ±30% latency noise and pick times. */
 function harness (ids: string[], latency: Latency, options: Partial<AdaptiveOptions> = {}) {
-  let now = 0
+  const clock = { now: 0 }
   const list = fakeBackends(Object.fromEntries(ids.map((id) => [id, 1])))
   const algo: Algorithm<FakeBackend> = adaptive.create<FakeBackend>(
-    Value.Default(adaptive.options, { ...options }) as AdaptiveOptions, { random: seededRandom(11), now: () => now })
+    Value.Default(adaptive.options, { ...options }) as AdaptiveOptions, { random: seededRandom(11), now: () => clock.now })
   algo.update(list)
   const noise = seededRandom(12)
-  let pending: Array<{ at: number, b: FakeBackend, lat: number, inFlight: number }> = []
   const picks: Record<string, number[]> = Object.fromEntries(ids.map((id) => [id, []]))
-  const run = (from: number, to: number): Record<string, number> => {
-    const counts: Record<string, number> = Object.fromEntries(list.map((b) => [b.id, 0]))
-    for (now = from; now < to; now++) {
-      const due = pending.filter((p) => p.at <= now)
-      pending = pending.filter((p) => p.at > now)
-      for (const p of due) {
-        p.b.inFlight--
-        algo.observe!(p.b, { ok: true, latencyMs: p.lat, inFlight: p.inFlight })
-      }
-      const b = algo.pick(ctx, () => true)!
-      b.inFlight++
-      counts[b.id] = (counts[b.id] ?? 0) + 1
-      ;(picks[b.id] ??= []).push(now)
-      const lat = latency(b.id, now, b.inFlight) * (0.7 + 0.6 * noise())
-      pending.push({ at: now + lat, b, lat, inFlight: b.inFlight })
-    }
-    for (const id of Object.keys(counts)) counts[id]! /= (to - from)
-    return counts
-  }
+  const run = virtualTime(algo, list, clock,
+    (b, now) => latency(b.id, now, b.inFlight) * (0.7 + 0.6 * noise()),
+    (b, now) => { (picks[b.id] ??= []).push(now) })
   return { list, algo, run, picks }
 }
 

@@ -4,40 +4,18 @@ import { Value } from '@sinclair/typebox/value'
 import { leastResponseTime, type LeastResponseTimeOptions } from '../algorithms/least-response-time.js'
 import type { Algorithm } from '../algorithms/types.js'
 import { fakeBackends, seededRandom, type FakeBackend } from './helpers/seeded-random.js'
+import { virtualTime } from './helpers/virtual-time.js'
 
 const ctx = { attempt: 0, key: undefined }
 
-/**
- * Virtual-time driver: one request per ms, each answered `latency(id, now)` ms later (observed
- * then, with the in-flight count at dispatch), so in-flight counts are real. Returns each
- * backend's share of the requests sent during [from, to).
- */
+/** The virtual-time driver (helpers/virtual-time.ts) over least-response-time. */
 function harness (ids: string[], latency: (id: string, now: number) => number, options = {}) {
-  let now = 0
+  const clock = { now: 0 }
   const list = fakeBackends(Object.fromEntries(ids.map((id) => [id, 1])))
   const algo: Algorithm<FakeBackend> = leastResponseTime.create<FakeBackend>(
-    Value.Default(leastResponseTime.options, { ...options }) as LeastResponseTimeOptions, { random: seededRandom(7), now: () => now })
+    Value.Default(leastResponseTime.options, { ...options }) as LeastResponseTimeOptions, { random: seededRandom(7), now: () => clock.now })
   algo.update(list)
-  let pending: Array<{ at: number, b: FakeBackend, lat: number, inFlight: number }> = []
-  const run = (from: number, to: number): Record<string, number> => {
-    const counts: Record<string, number> = Object.fromEntries(list.map((b) => [b.id, 0]))
-    for (now = from; now < to; now++) {
-      const due = pending.filter((p) => p.at <= now)
-      pending = pending.filter((p) => p.at > now)
-      for (const p of due) {
-        p.b.inFlight--
-        algo.observe!(p.b, { ok: true, latencyMs: p.lat, inFlight: p.inFlight })
-      }
-      const b = algo.pick(ctx, () => true)!
-      b.inFlight++
-      counts[b.id] = (counts[b.id] ?? 0) + 1
-      const lat = latency(b.id, now)
-      pending.push({ at: now + lat, b, lat, inFlight: b.inFlight })
-    }
-    for (const id of Object.keys(counts)) counts[id]! /= (to - from)
-    return counts
-  }
-  return { list, algo, run }
+  return { list, algo, run: virtualTime(algo, list, clock, (b, now) => latency(b.id, now)) }
 }
 
 t.test('options: integers in ms with defaults', async (t) => {

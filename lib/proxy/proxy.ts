@@ -61,9 +61,17 @@ export class Proxy implements CallOwner {
     this.accessSample = accessSample
   }
 
-  /** The route a request would take (for rate limiting, which runs before the handler). */
+  /**
+   * The route a request takes, for hooks that run before the handler (the rate limiter). The
+   * answer is kept on the request, so handle() does not match it again.
+   */
   routeOf (req: IncomingMessage): CompiledRoute | undefined {
-    const host = absoluteFormHost(req) ?? req.headers.host ?? ''
+    const r = req as WithRoute
+    if (!(kRoute in r)) r[kRoute] = this.match(req, absoluteFormHost(req) ?? req.headers.host ?? '')
+    return r[kRoute]
+  }
+
+  private match (req: IncomingMessage, host: string): CompiledRoute | undefined {
     return this.router.match(req.method!, this.router.usesHost ? routingHost(host) : '', req.url!, req)
   }
 
@@ -80,7 +88,7 @@ export class Proxy implements CallOwner {
     const hasBody = scan.chunked || (cl !== undefined && cl !== '0')
     if (unsafeTarget(url)) return this.reject(req, res, requestId, hasBody, new GatewayError('GW_BAD_REQUEST'))
     const host = absoluteFormHost(req) ?? scan.host
-    const route = this.router.match(method, this.router.usesHost ? routingHost(host) : '', url, req)
+    const route = kRoute in req ? (req as WithRoute)[kRoute] : this.match(req, host)
     if (route === undefined) return this.reject(req, res, requestId, hasBody, new GatewayError('GW_ROUTE_NOT_FOUND'))
 
     let body: Readable | null = hasBody ? req : null
@@ -181,6 +189,10 @@ export class Proxy implements CallOwner {
     }
   }
 }
+
+/** The route found for a request before the handler ran (routeOf). */
+const kRoute = Symbol('ultrabalancer.route')
+type WithRoute = IncomingMessage & { [kRoute]?: CompiledRoute | undefined }
 
 /** Reads a (small, length-checked) request body whole. */
 async function readBody (req: IncomingMessage): Promise<Buffer> {
