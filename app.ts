@@ -14,6 +14,7 @@ import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
 import reloadPlugin from './plugins/reload.js'
+import connectionsPlugin from './plugins/connections.js'
 import proxyRoutes from './routes/proxy.js'
 
 export interface BuildOptions {
@@ -90,6 +91,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(healthPlugin)
   await app.register(metricsPlugin)
   await app.register(proxyPlugin)
+  await app.register(connectionsPlugin)
   await app.register(reloadPlugin, { deps: opts.pools?.deps })
   await app.register(adminPlugin, { configPath: opts.configPath })
   await app.register(proxyRoutes)

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort } from 'node:worker_threads'
 import { startBackend, type RunningBackend } from '../demo/backend.js'
+import { startEchoServers, tcpLoad, wsLoad, type EchoServers } from './streams.js'
 
 // autocannon ships no type declarations (and no @types package is installed): this is the part
 // of its programmatic API used here. The instance is a thenable with stop().
@@ -108,29 +109,30 @@ function parseOptions (argv: string[]): Options {
  * third of what a backend can do here) rather than the backend's. The worker posts its ports,
  * and closes the backends when told 'close'.
  */
-interface BackendGroup { ports: number[], close (): Promise<void> }
+interface BackendGroup { ports: number[], wsPort: number, tcpPort: number, close (): Promise<void> }
 
 function startBackendWorker (): Promise<BackendGroup> {
   const worker = new Worker(new URL(import.meta.url))
   return new Promise((resolve, reject) => {
     worker.once('error', reject)
-    worker.once('message', (ports: number[]) => {
+    worker.once('message', ({ ports, wsPort, tcpPort }: { ports: number[], wsPort: number, tcpPort: number }) => {
       worker.off('error', reject)
       worker.on('error', err => process.stderr.write(`bench: backend worker failed: ${err.message}\n`))
       const exited = new Promise<void>(resolve => worker.once('exit', () => resolve()))
-      resolve({ ports, close: () => { worker.postMessage('close'); return exited } })
+      resolve({ ports, wsPort, tcpPort, close: () => { worker.postMessage('close'); return exited } })
     })
   })
 }
 
-/** Worker side: three demo backends on free ports. */
+/** Worker side: three demo backends, a WebSocket echo server and a TCP echo server on free ports. */
 async function backendWorker (): Promise<void> {
   const backends: RunningBackend[] = []
   for (let i = 1; i <= 3; i++) backends.push(await startBackend({ name: `backend-${i}`, host: HOST }))
+  const echo: EchoServers = await startEchoServers(HOST)
   parentPort!.once('message', () => {
-    void Promise.allSettled(backends.map(b => b.close())).then(() => parentPort!.close())
+    void Promise.allSettled([...backends.map(b => b.close()), echo.close()]).then(() => parentPort!.close())
   })
-  parentPort!.postMessage(backends.map(b => b.port))
+  parentPort!.postMessage({ ports: backends.map(b => b.port), wsPort: echo.wsPort, tcpPort: echo.tcpPort })
 }
 
 /** Distinct free ports: all are held open together, then released for the gateway to take. */
@@ -146,7 +148,7 @@ async function freePorts (n: number): Promise<number[]> {
   return ports
 }
 
-function gatewayYaml (port: number, adminPort: number, backendPorts: number[], accessLog: boolean, metrics: boolean): string {
+function gatewayYaml (port: number, adminPort: number, tcpPort: number, backends: BackendGroup, accessLog: boolean, metrics: boolean): string {
   return [
     '# Written by bench/run.ts for one run; deleted afterwards.',
     `listen: { host: ${HOST}, port: ${port} }`,
@@ -155,7 +157,16 @@ function gatewayYaml (port: number, adminPort: number, backendPorts: number[], a
     '  bench:',
     '    algorithm: round-robin',
     '    backends:',
-    ...backendPorts.map(p => `      - url: http://${HOST}:${p}`),
+    ...backends.ports.map(p => `      - url: http://${HOST}:${p}`),
+    '  wsbench:',
+    `    backends: [{ url: "http://${HOST}:${backends.wsPort}" }]`,
+    '  tcpbench:',
+    `    backends: [{ url: "tcp://${HOST}:${backends.tcpPort}" }]`,
+    'routes:',
+    '  - { match: { pathPrefix: /ws }, pool: wsbench, websocket: true }',
+    '  - { pool: bench }',
+    `tcp: [{ listen: { host: ${HOST}, port: ${tcpPort} }, pool: tcpbench }]`,
+    'websocket: { drainTimeout: 1s }',
     accessLog ? 'log: { level: info, access: true }' : 'log: { level: warn, access: false }',
     `metrics: { enabled: ${metrics} }`,
     `shutdown: { timeout: ${SHUTDOWN_TIMEOUT} }`,
@@ -240,6 +251,34 @@ function table (rows: Row[]): string {
   return [line(head), line(widths.map(w => '-'.repeat(w))), ...cells.map(line)].join('\n')
 }
 
+/** WebSocket echo round trips and TCP echo throughput, straight to the echo servers and through the gateway. */
+async function measureStreams (opts: Options, backends: BackendGroup, port: number, tcpPort: number): Promise<{ websocket: object, tcp: object, errors: number }> {
+  const wsConnections = Math.min(opts.connections, 32)
+  const tcpConnections = 4
+  const run = async <R>(what: string, fn: (s: number) => Promise<R>): Promise<R> => {
+    if (stopping) throw new Error('stopped')
+    if (opts.warmup > 0) await fn(opts.warmup)
+    out(`  ${what}: measuring ${opts.duration} s ...`)
+    return await fn(opts.duration)
+  }
+  const wsDirect = await run('websocket direct', async (s) => await wsLoad(`ws://${HOST}:${backends.wsPort}/ws`, wsConnections, s))
+  const wsGateway = await run('websocket gateway', async (s) => await wsLoad(`ws://${HOST}:${port}/ws`, wsConnections, s))
+  const tcpDirect = await run('tcp direct', async (s) => await tcpLoad(HOST, backends.tcpPort, tcpConnections, s))
+  const tcpGateway = await run('tcp gateway', async (s) => await tcpLoad(HOST, tcpPort, tcpConnections, s))
+  out()
+  out(`  websocket echo, ${wsConnections} connections, 64 B messages: direct ${wsDirect.messagesPerSecond.toFixed(0)} msg/s, ` +
+    `gateway ${wsGateway.messagesPerSecond.toFixed(0)} msg/s (${(wsGateway.messagesPerSecond / wsDirect.messagesPerSecond).toFixed(2)} of direct)`)
+  out(`  tcp echo, ${tcpConnections} connections, 64 KiB writes: direct ${tcpDirect.megabytesPerSecond.toFixed(0)} MB/s, ` +
+    `gateway ${tcpGateway.megabytesPerSecond.toFixed(0)} MB/s (${(tcpGateway.megabytesPerSecond / tcpDirect.megabytesPerSecond).toFixed(2)} of direct)`)
+  const errors = wsGateway.errors + tcpGateway.errors
+  if (errors > 0) out(`  warning: ${errors} socket errors through the gateway`)
+  return {
+    websocket: { connections: wsConnections, direct: Math.round(wsDirect.messagesPerSecond), gateway: Math.round(wsGateway.messagesPerSecond) },
+    tcp: { connections: tcpConnections, directMBps: Math.round(tcpDirect.megabytesPerSecond), gatewayMBps: Math.round(tcpGateway.megabytesPerSecond) },
+    errors
+  }
+}
+
 /**
  * SIGTERM to this child only, SIGKILL if it is still there after SIGKILL_AFTER_MS. Resolves with
  * how it ended ("code 0", "signal SIGKILL"), or undefined if it had already exited before.
@@ -310,11 +349,11 @@ async function main (): Promise<number> {
   let code = 1
   try {
     backends = await startBackendWorker()
-    const [port, adminPort] = await freePorts(2) as [number, number]
+    const [port, adminPort, tcpPort] = await freePorts(3) as [number, number, number]
     dir = mkdtempSync(join(tmpdir(), 'ultrabalancer-bench-'))
     const config = join(dir, 'gateway.yaml')
     const logFile = join(dir, 'gateway.log')
-    writeFileSync(config, gatewayYaml(port, adminPort, backends.ports, opts.accessLog, opts.metrics))
+    writeFileSync(config, gatewayYaml(port, adminPort, tcpPort, backends, opts.accessLog, opts.metrics))
     // The gateway writes its log straight to a file: no pipe through this (busy) process that
     // could apply back-pressure to it mid-run.
     // detached: its own process group, so a terminal Ctrl-C reaches only this process, which
@@ -353,6 +392,8 @@ async function main (): Promise<number> {
     if (gateway.non2xx + gateway.errors > 0) out(`  warning: the gateway run had ${gateway.non2xx} non-2xx answers and ${gateway.errors} errors; see ${logFile}`)
     if (opts.accessLog) out(`  gateway log written during the bench: ${(statSync(logFile).size / 1e6).toFixed(1)} MB`)
     out()
+    const streams = await measureStreams(opts, backends, port, tcpPort)
+    out()
     out(JSON.stringify({
       bench: 'ultrabalancer',
       node: process.version,
@@ -365,10 +406,11 @@ async function main (): Promise<number> {
       metrics: opts.metrics,
       direct,
       gateway,
-      ratio: Number(ratio.toFixed(3))
+      ratio: Number(ratio.toFixed(3)),
+      ...streams
     }))
     // Failed requests through the gateway make the numbers meaningless: say so in the exit code.
-    code = gateway.non2xx + gateway.errors > 0 ? 1 : 0
+    code = gateway.non2xx + gateway.errors + streams.errors > 0 ? 1 : 0
   } catch (err) {
     process.stderr.write(`bench: ${(err as Error).message}\n`)
   } finally {

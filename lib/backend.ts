@@ -22,6 +22,9 @@ export class Backend implements SelectableBackend {
   readonly basePath: string
   /** host[:port] as written in the url, sent as Host when the pool uses hostHeader: backend. */
   readonly authority: string
+  /** Where to connect (WebSocket and TCP proxying): host without IPv6 brackets, and port. */
+  readonly hostname: string
+  readonly port: number
   readonly dispatcher: Dispatcher
 
   /** Active health checks say so (true when there are none). */
@@ -34,7 +37,18 @@ export class Backend implements SelectableBackend {
   breaker: CircuitBreaker | undefined
   /** Requests it may hold at once (maxConnections + maxPendingRequests); 0: no limit. */
   maxInFlight = 0
+  /** Requests in flight plus open WebSocket and TCP connections: what least-connections counts. */
   inFlight = 0
+  /** Open proxied WebSocket connections (also counted in inFlight). */
+  websockets = 0
+  /** Open layer-4 connections (also counted in inFlight). */
+  tcpConnections = 0
+  /**
+   * Resolvers waiting for a draining backend to have nothing in flight. Kept on the backend, not
+   * the pool, because a request or connection that began before a reload is released through
+   * the pool it was acquired from.
+   */
+  drainWaiters: Array<() => void> | undefined
   requests = 0
   errors = 0
   /** Slow start: when the ramp ends (clock ms), 0 when not ramping; and its length. */
@@ -48,6 +62,8 @@ export class Backend implements SelectableBackend {
     this.configWeight = config.weight
     this.basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')
     this.authority = url.host
+    this.hostname = url.hostname.replace(/^\[|\]$/g, '')
+    this.port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
     this.dispatcher = dispatcher
   }
 

@@ -1,8 +1,8 @@
 import http, { type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { ListenConfig } from './config/types.js'
-import { codes, GatewayError, type ErrorCode } from './errors.js'
-import { sendError } from './proxy/respond.js'
+import { GatewayError, type ErrorCode } from './errors.js'
+import { sendError, writeSocketError } from './proxy/respond.js'
 
 /**
  * How often Node checks headersTimeout and requestTimeout. Node's default is 30 s, which would let
@@ -63,15 +63,5 @@ export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket):
 }
 
 function writeRawError (socket: Socket, code: ErrorCode, args: string[]): void {
-  const d = codes[code]
-  let i = 0
-  const message = d.message.replace(/%s/g, () => args[i++] ?? '')
-  const body = JSON.stringify({ error: code, message })
-  socket.end(
-    `HTTP/1.1 ${d.status} ${http.STATUS_CODES[d.status] ?? ''}\r\n` +
-    'Content-Type: application/json; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    'Connection: close\r\n\r\n' + body
-  )
-  socket.destroySoon()
+  writeSocketError(socket, new GatewayError(code, args), '')
 }

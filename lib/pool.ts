@@ -35,7 +35,12 @@ export interface PoolEvents {
   eject: [{ backend: string, until: number, duration: number, ejections: number, reason: string }]
   return: [{ backend: string }]
   circuit: [{ backend: string, from: CircuitState, to: CircuitState, reason: string }]
+  /** A backend stopped taking new work (drain, removal, reload): long-lived connections to it should wind down. */
+  draining: [Backend]
 }
+
+/** Long-lived connections the pool counts per backend. */
+export type ConnectionKind = 'websocket' | 'tcp'
 
 export interface BackendSnapshot {
   id: string
@@ -50,6 +55,9 @@ export interface BackendSnapshot {
   draining: boolean
   circuit: CircuitState | 'none'
   inFlight: number
+  /** Open WebSocket and TCP connections (part of inFlight). */
+  websockets: number
+  tcpConnections: number
   requests: number
   errors: number
 }
@@ -74,8 +82,6 @@ export class BackendPool {
   private readonly algorithm: Algorithm<Backend>
   private readonly clock: Clock
   private readonly deps: PoolDeps
-  /** Resolvers waiting for a draining backend to have nothing in flight. */
-  private readonly drained = new Map<Backend, Array<() => void>>()
   private readonly outliers: OutlierDetector | undefined
   /** Ready fraction under which health is ignored (panic mode); 0: never. */
   private readonly panicBelow: number
@@ -174,18 +180,45 @@ export class BackendPool {
    * An abandoned attempt (the client went away first) says nothing about the backend: only its
    * in-flight count and a half-open trial slot are given back.
    */
-  release (b: Backend, result: AttemptResult): void {
+  release (b: Backend, result: AttemptResult | undefined): void {
     b.inFlight--
-    if (b.inFlight === 0 && b.draining) this.settleDrain(b)
+    if (b.inFlight === 0 && b.draining) settleDrain(b)
+    if (result === undefined) return
     if (result.reason === 'abandoned') {
       b.breaker?.abandon()
       return
     }
+    this.record(b, result)
+  }
+
+  /**
+   * The outcome of an acquire whose in-flight count is kept (a connection that was established
+   * and stays open): feeds the breaker, outlier detection and the algorithm. release(b,
+   * undefined) gives the count back later.
+   */
+  record (b: Backend, result: AttemptResult): void {
     if (!result.ok) b.errors++
     b.breaker?.record(result.ok)
     // Outlier detection applies its own failure statuses; here only transport failures are !ok.
     this.outliers?.record(b.id, { ok: result.reason === undefined || result.reason === 'status', status: result.status, reason: result.reason })
     this.algorithm.observe?.(b, result)
+  }
+
+  /**
+   * A long-lived connection to `b` (taken with acquire()) was established after `latencyMs`:
+   * the success is recorded now and the connection stays counted in flight until disconnected().
+   */
+  connected (b: Backend, kind: ConnectionKind, latencyMs: number): void {
+    if (kind === 'websocket') b.websockets++
+    else b.tcpConnections++
+    this.record(b, { ok: true, latencyMs, inFlight: b.inFlight, status: 0, reason: undefined })
+  }
+
+  /** A connection counted by connected() closed. */
+  disconnected (b: Backend, kind: ConnectionKind): void {
+    if (kind === 'websocket') b.websockets--
+    else b.tcpConnections--
+    this.release(b, undefined)
   }
 
   /** Whether some backend other than those in `tried` could take a request now. */
@@ -256,13 +289,15 @@ export class BackendPool {
   drain (id: string): Promise<void> | undefined {
     const b = this.find(id)
     if (b === undefined) return undefined
+    return this.drainBackend(b)
+  }
+
+  private drainBackend (b: Backend): Promise<void> {
+    const was = b.draining
     b.draining = true
+    if (!was) this.events.emit('draining', b)
     if (b.inFlight === 0) return Promise.resolve()
-    return new Promise((resolve) => {
-      const waiting = this.drained.get(b) ?? []
-      waiting.push(resolve)
-      this.drained.set(b, waiting)
-    })
+    return new Promise((resolve) => { (b.drainWaiters ??= []).push(resolve) })
   }
 
   /** Drains a backend, then removes it and closes its connections. False when there is none. */
@@ -277,13 +312,6 @@ export class BackendPool {
     this.events.emit('removed', b)
     await b.dispatcher.close()
     return true
-  }
-
-  private settleDrain (b: Backend): void {
-    const waiting = this.drained.get(b)
-    if (waiting === undefined) return
-    this.drained.delete(b)
-    for (const resolve of waiting) resolve()
   }
 
   readyCount (): number {
@@ -305,6 +333,8 @@ export class BackendPool {
       draining: b.draining,
       circuit: b.breaker?.state ?? 'none',
       inFlight: b.inFlight,
+      websockets: b.websockets,
+      tcpConnections: b.tcpConnections,
       requests: b.requests,
       errors: b.errors
     }))
@@ -318,8 +348,7 @@ export class BackendPool {
     this.outliers?.stop()
     for (const b of this.list) {
       if (kept.has(b)) continue
-      b.draining = true
-      void this.drain(b.id)?.then(async () => { await b.dispatcher.close() })
+      void this.drainBackend(b).then(async () => { await b.dispatcher.close() })
     }
   }
 
@@ -374,6 +403,13 @@ export class BackendPool {
 /** What the upstream connection pools were built from: a change needs new connections. */
 function connectionSettings (c: PoolConfig): string {
   return JSON.stringify([c.timeouts, c.tls, c.circuitBreaker?.maxConnections ?? 0])
+}
+
+function settleDrain (b: Backend): void {
+  const waiting = b.drainWaiters
+  if (waiting === undefined) return
+  b.drainWaiters = undefined
+  for (const resolve of waiting) resolve()
 }
 
 const isReady = (b: Backend): boolean => b.ready

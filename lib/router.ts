@@ -17,6 +17,8 @@ export interface CompiledRoute {
   readonly headers: ReadonlyArray<readonly [string, string]> | undefined
   /** Header rules for the forwarded request and for the answer; undefined when none. */
   readonly rateLimit: RouteConfig['rateLimit']
+  /** WebSocket upgrades are proxied (otherwise an upgrade is served as a plain request). */
+  readonly websocket: boolean
   readonly requestRules: CompiledRules | undefined
   readonly responseRules: CompiledRules | undefined
 }
@@ -68,6 +70,7 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
       methods: methods !== undefined ? new Set(methods) : undefined,
       headers: headers !== undefined ? Object.entries(headers) : undefined,
       rateLimit: r.rateLimit,
+      websocket: r.websocket,
       requestRules: compileRules(r.headers?.request),
       responseRules: compileRules(r.headers?.response)
     }

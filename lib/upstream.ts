@@ -17,6 +17,10 @@ export const CONNECTIONS_PER_BACKEND = 256
  */
 export function createUpstream (backend: BackendConfig, pool: PoolConfig): Pool {
   const url = new URL(backend.url)
+  // A tcp:// backend is only ever connected to by the tcp listeners (lib/tcp), never dispatched
+  // to: routes cannot use tcp pools. It still gets a (never used, so never connecting) pool, so
+  // every backend has the same shape and close path.
+  if (url.protocol === 'tcp:') return new Pool(`http://${url.host}`, { connections: 1 })
   const { timeouts, tls } = pool
   return new Pool(url.origin, {
     connections: pool.circuitBreaker !== undefined && pool.circuitBreaker.maxConnections > 0 ? pool.circuitBreaker.maxConnections : CONNECTIONS_PER_BACKEND,

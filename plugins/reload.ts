@@ -44,12 +44,15 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
     const built = new Map<string, BackendPool>()
     for (const [name, cfg] of Object.entries(next.pools)) built.set(name, new BackendPool(cfg, deps, previous.get(name)))
     const router = compileRoutes(next.routes, built)
+    // New tcp listener addresses are bound now: one that cannot be bound fails the reload here.
+    const tcp = await app.tcpListeners.prepare(next.tcp, built)
 
     // The switch: no await from here to the end of the block.
     const pools = app.pools as Map<string, BackendPool>
     pools.clear()
     for (const [name, pool] of built) pools.set(name, pool)
     app.proxy.swap(router, next.log.access, next.log.accessSample)
+    tcp.commit()
     app.log.level = next.log.level
     const before = app.gatewayConfig
     ;(app as { gatewayConfig: GatewayConfig }).gatewayConfig = next
@@ -59,6 +62,7 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
       for (const b of old.backends) if (!kept.has(b)) app.gatewayMetrics.prometheus.backendRemoved(old, b)
       old.retireExcept(kept)
     }
+    app.rewireConnections()
     await app.rewireHealth()
     app.rewireMetrics()
     const needsRestart = RESTART_ONLY.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]))
@@ -76,6 +80,6 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
 
 export default fp(reloadPlugin, {
   name: 'gateway-reload',
-  dependencies: ['gateway-config', 'gateway-pools', 'gateway-health', 'gateway-metrics', 'gateway-proxy'],
+  dependencies: ['gateway-config', 'gateway-pools', 'gateway-health', 'gateway-metrics', 'gateway-proxy', 'gateway-connections'],
   fastify: '5.x'
 })

@@ -84,6 +84,11 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
       if (pool === undefined) return reply
       const parsed = parseBackendUrl(req.body.url)
       if (typeof parsed === 'string') return await fail(reply, 'GW_ADMIN_BAD_REQUEST', `body/url: ${parsed}`)
+      if (parsed.url.startsWith('tcp:') !== (pool.config.protocol === 'tcp')) {
+        return await fail(reply, 'GW_ADMIN_BAD_REQUEST', pool.config.protocol === 'tcp'
+          ? `body/url: pool "${pool.name}" is a layer-4 pool; its backends are tcp://host:port`
+          : `body/url: pool "${pool.name}" is an HTTP pool; its backends are http:// or https:// URLs`)
+      }
       const id = req.body.id ?? parsed.id
       if (pool.find(id) !== undefined) return await fail(reply, 'GW_ADMIN_CONFLICT', `pool "${pool.name}" already has a backend "${id}"`)
       pool.addBackend({ id, url: parsed.url, weight: req.body.weight ?? 1 })

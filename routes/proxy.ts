@@ -3,6 +3,13 @@ import { pluginModule } from '../lib/config/modules.js'
 import rateLimit from '@fastify/rate-limit'
 import { GatewayError } from '../lib/errors.js'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Marks the proxy's catch-all routes. */
+    gatewayProxy?: boolean
+  }
+}
+
 /**
  * The catch-all route that hands every request to the proxy. It stays encapsulated: its
  * content-type parsers are replaced by one that reads nothing, so bodies of any type and size
@@ -21,13 +28,23 @@ export default async function proxyRoutes (app: FastifyInstance): Promise<void> 
 
   const proxy = app.proxy
   if (proxy.rateLimited) await registerRateLimits(app)
+  const upgrade = app.proxyUpgrade
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     reply.hijack()
-    proxy.handle(request.raw, reply.raw, request.id)
+    // Upgrades arrive here through @fastify/websocket's 'upgrade' listener (plugins/connections.ts).
+    if ((request.raw as { upgrade?: boolean }).upgrade === true) upgrade(request.raw, reply.raw, request.id)
+    else proxy.handle(request.raw, reply.raw, request.id)
   }
+  // @fastify/websocket wraps the handler of every route so that an upgrade gets a 101 from `ws`
+  // (and is closed on routes without a websocket handler). The proxy answers upgrades itself,
+  // only after a backend has accepted, so its own handler is put back (this scope's onRoute
+  // hooks run after the root's).
+  app.addHook('onRoute', (opts) => {
+    if (opts.config?.gatewayProxy === true) opts.handler = handler
+  })
   const methods = app.supportedMethods.filter((m) => m !== 'CONNECT') as HTTPMethods[]
-  app.route({ method: methods, url: '/*', handler })
-  app.route({ method: methods, url: '/', handler })
+  app.route({ method: methods, url: '/*', handler, config: { gatewayProxy: true } })
+  app.route({ method: methods, url: '/', handler, config: { gatewayProxy: true } })
 }
 
 /**

@@ -28,10 +28,10 @@ t.test('URLs are normalised and ids default to host:port', async (t) => {
 })
 
 t.test('unusable URLs are rejected with the reason', async (t) => {
-  t.equal(parseBackendUrl('127.0.0.1:9001'), '"127.0.0.1:9001" has no scheme; start it with http:// or https:// (e.g. http://host:port)')
+  t.equal(parseBackendUrl('127.0.0.1:9001'), '"127.0.0.1:9001" has no scheme; start it with http:// or https:// (e.g. http://host:port), or tcp:// for a layer-4 pool')
   t.match(parseBackendUrl('localhost:9001'), /has no scheme/)
   t.match(parseBackendUrl('http:a'), /has no scheme/)
-  t.equal(parseBackendUrl('ftp://a:1'), 'scheme "ftp" is not supported; use http:// or https:// (e.g. http://host:port)')
+  t.equal(parseBackendUrl('ftp://a:1'), 'scheme "ftp" is not supported; use http:// or https:// (e.g. http://host:port), or tcp://host:port')
   t.match(parseBackendUrl('ws://a:1'), /scheme "ws" is not supported/)
   t.match(parseBackendUrl('http://'), /"http:\/\/" is not a valid URL/)
   t.match(parseBackendUrl('not a url'), /has no scheme/)

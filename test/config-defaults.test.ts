@@ -14,6 +14,7 @@ t.test('a minimal config gets every default', async (t) => {
     pools: {
       web: {
         name: 'web',
+        protocol: 'http',
         algorithm: { name: 'round-robin', options: {} },
         backends: [{ id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1 }],
         timeouts: { connect: 5_000, request: 60_000, idle: 4_000 },
@@ -33,11 +34,13 @@ t.test('a minimal config gets every default', async (t) => {
         panicThreshold: 0
       }
     },
-    routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }],
+    routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0, websocket: false }],
     log: { level: 'info', access: true, accessSample: 1 },
     plugins: [],
     metrics: { enabled: true, path: '/metrics', onClientListener: false, buckets: DEFAULT_BUCKETS, backendBuckets: DEFAULT_BUCKETS },
-    shutdown: { timeout: 30_000 }
+    shutdown: { timeout: 30_000 },
+    websocket: { drainTimeout: 10_000 },
+    tcp: []
   }
   t.strictSame(loadConfigText(MINIMAL, { env: {} }), expected)
 })
@@ -50,6 +53,8 @@ t.test('DEFAULTS holds the same values, in ms and bytes, and is frozen', async (
   t.same(DEFAULTS.route, { pathPrefix: '/', stripPrefix: false, maxBodySize: 0 })
   t.same(DEFAULTS.log, { level: 'info', access: true })
   t.same(DEFAULTS.shutdown, { timeout: 30_000 })
+  t.same(DEFAULTS.websocket, { drainTimeout: 10_000 })
+  t.same(DEFAULTS.tcp, { idleTimeout: 300_000, maxConnections: 0, drainTimeout: 10_000 })
   t.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.listen) && Object.isFrozen(DEFAULTS.pool.timeouts))
 })
 
@@ -70,8 +75,8 @@ ${MINIMAL}    timeouts: { connect: 1s }
 t.test('route defaults: match, pathPrefix, stripPrefix, maxBodySize', async (t) => {
   const c = loadConfigText(`${MINIMAL}routes:\n  - pool: web\n  - { match: { host: a.local }, pool: web }\n`, { env: {} })
   t.strictSame(c.routes, [
-    { match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 },
-    { match: { host: 'a.local', pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }
+    { match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0, websocket: false },
+    { match: { host: 'a.local', pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0, websocket: false }
   ])
 })
 
@@ -106,7 +111,8 @@ shutdown: { timeout: 30s }
     match: { host: 'api.local', pathPrefix: '/api', headers: { 'x-canary': '1' }, methods: ['GET'] },
     pool: 'api',
     stripPrefix: true,
-    maxBodySize: 10 * 1024 * 1024
+    maxBodySize: 10 * 1024 * 1024,
+    websocket: false
   })
   t.same(Object.keys(c.pools), ['web', 'api'], 'pool order follows the file')
 })

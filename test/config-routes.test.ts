@@ -19,7 +19,7 @@ t.test('a route must name an existing pool', async (t) => {
 })
 
 t.test('no routes: one pool gets a catch-all, several pools are an error', async (t) => {
-  t.strictSame(load(ONE).routes, [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0 }])
+  t.strictSame(load(ONE).routes, [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0, websocket: false }])
   t.same(issuesOf(TWO), [{ path: 'routes', message: 'routes are required when more than one pool is defined (pools: web, api); add routes that say which requests go to which pool' }])
 })
 

@@ -4,7 +4,7 @@
  * (URLs, names, references between sections, combinations Node would reject at listen time).
  */
 
-import type { GatewayConfig, ListenConfig, AdminConfig, LogConfig } from './types.js'
+import type { GatewayConfig, ListenConfig, AdminConfig, LogConfig, PoolConfig, TcpListenerConfig } from './types.js'
 import { DEFAULTS, LOG_LEVELS } from './schema.js'
 import { bool, duration, int, isObj, section, size, str, type Ctx, type Obj } from './fields.js'
 import { normalisePools } from './pools.js'
@@ -22,11 +22,15 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
   checkPortClash(ctx, listen, admin)
   const l = section(root, 'log')
   const level = str(l, 'level', DEFAULTS.log.level)
+  const pools = normalisePools(ctx, root.pools)
+  const httpPools = poolNames.filter((n) => pools[n]?.protocol !== 'tcp')
+  const tcp = normaliseTcp(ctx, root.tcp, pools)
+  checkTcpPorts(ctx, tcp, listen, admin)
   return {
     listen,
     admin,
-    pools: normalisePools(ctx, root.pools),
-    routes: normaliseRoutes(ctx, root.routes, poolNames),
+    pools,
+    routes: normaliseRoutes(ctx, root.routes, poolNames, httpPools),
     log: {
       level: (LOG_LEVELS as readonly string[]).includes(level) ? level as LogConfig['level'] : DEFAULTS.log.level,
       access: isObj(l.access) ? true : bool(l, 'access', DEFAULTS.log.access),
@@ -39,8 +43,44 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
           options: isObj(p.options) ? p.options : {}
         }))
       : [],
-    shutdown: { timeout: duration(ctx, section(root, 'shutdown'), 'timeout', ['shutdown'], DEFAULTS.shutdown.timeout, 0) }
+    shutdown: { timeout: duration(ctx, section(root, 'shutdown'), 'timeout', ['shutdown'], DEFAULTS.shutdown.timeout, 0) },
+    websocket: { drainTimeout: duration(ctx, section(root, 'websocket'), 'drainTimeout', ['websocket'], DEFAULTS.websocket.drainTimeout, 0) },
+    tcp
   }
+}
+
+function normaliseTcp (ctx: Ctx, raw: unknown, pools: Record<string, PoolConfig>): TcpListenerConfig[] {
+  if (!Array.isArray(raw)) return []
+  const d = DEFAULTS.tcp
+  return raw.filter(isObj).map((t, i) => {
+    const segs = ['tcp', i]
+    const l = section(t, 'listen')
+    const pool = str(t, 'pool', '')
+    if (pool !== '' && pools[pool] === undefined && !ctx.issues.has([...segs, 'pool'])) {
+      ctx.issues.add([...segs, 'pool'], `unknown pool "${pool}"; known pools: ${Object.keys(pools).join(', ')}`)
+    }
+    return {
+      listen: { host: str(l, 'host', DEFAULTS.listen.host), port: int(l, 'port', 0) },
+      pool,
+      idleTimeout: duration(ctx, t, 'idleTimeout', segs, d.idleTimeout, 0),
+      maxConnections: int(t, 'maxConnections', d.maxConnections),
+      drainTimeout: duration(ctx, t, 'drainTimeout', segs, d.drainTimeout, 0)
+    }
+  })
+}
+
+/** A tcp listener's port must not be the HTTP listener's, the admin one's, or another tcp listener's. */
+function checkTcpPorts (ctx: Ctx, tcp: TcpListenerConfig[], listen: ListenConfig, admin: AdminConfig): void {
+  const taken: Array<{ host: string, port: number, what: string }> = [
+    { ...listen, what: 'listen.port' }, { ...admin, what: 'admin.port' }
+  ]
+  tcp.forEach((t, i) => {
+    const { host, port } = t.listen
+    if (port === 0) return
+    const clash = taken.find((o) => o.port === port && (o.host === host || WILDCARD_HOSTS.has(o.host) || WILDCARD_HOSTS.has(host)))
+    if (clash !== undefined) ctx.issues.add(['tcp', i, 'listen', 'port'], `${port} is also ${clash.what}; each listener needs a port of its own`)
+    taken.push({ host, port, what: `tcp[${i}].listen.port` })
+  })
 }
 
 function normaliseListen (ctx: Ctx, o: Obj): ListenConfig {

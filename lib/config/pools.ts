@@ -32,10 +32,12 @@ export function normalisePools (ctx: Ctx, raw: unknown): Record<string, PoolConf
 function normalisePool (ctx: Ctx, name: string, p: Obj, segs: string[]): PoolConfig {
   const t = section(p, 'timeouts')
   const hostHeader = str(p, 'hostHeader', DEFAULTS.pool.hostHeader)
+  const backends = normaliseBackends(ctx, p.backends, [...segs, 'backends'])
   const pool: PoolConfig = {
     name,
+    protocol: poolProtocol(ctx, backends, [...segs, 'backends']),
     algorithm: normaliseAlgorithm(ctx, p.algorithm, [...segs, 'algorithm']),
-    backends: normaliseBackends(ctx, p.backends, [...segs, 'backends']),
+    backends,
     timeouts: {
       connect: duration(ctx, t, 'connect', [...segs, 'timeouts'], DEFAULTS.pool.timeouts.connect, 1),
       request: duration(ctx, t, 'request', [...segs, 'timeouts'], DEFAULTS.pool.timeouts.request, 1),
@@ -50,7 +52,19 @@ function normalisePool (ctx: Ctx, name: string, p: Obj, segs: string[]): PoolCon
   }
   const breaker = normaliseCircuitBreaker(ctx, p, segs)
   if (breaker !== undefined) pool.circuitBreaker = breaker
+  if (pool.protocol === 'tcp' && pool.healthCheck.active?.type === 'http') {
+    ctx.issues.add([...segs, 'healthCheck', 'active', 'type'], 'a pool of tcp:// backends takes tcp health checks (type: tcp), not http')
+  }
   return pool
+}
+
+/** A pool speaks HTTP (http://, https://) or raw TCP (tcp://), never both. */
+function poolProtocol (ctx: Ctx, backends: BackendConfig[], segs: Array<string | number>): PoolConfig['protocol'] {
+  const tcp = backends.filter((b) => b.url.startsWith('tcp:'))
+  if (tcp.length > 0 && tcp.length < backends.length) {
+    ctx.issues.add(segs, 'mixes tcp:// backends with http(s):// ones; a pool is either layer 4 (tcp://) or HTTP')
+  }
+  return tcp.length > 0 ? 'tcp' : 'http'
 }
 
 function normaliseBackends (ctx: Ctx, raw: unknown, segs: string[]): BackendConfig[] {
@@ -86,15 +100,16 @@ function normaliseBackends (ctx: Ctx, raw: unknown, segs: string[]): BackendConf
  * Returns an error message for URLs the gateway cannot use.
  */
 export function parseBackendUrl (raw: string): { url: string, id: string } | string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return `"${raw}" has no scheme; start it with http:// or https:// (e.g. http://host:port)`
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return `"${raw}" has no scheme; start it with http:// or https:// (e.g. http://host:port), or tcp:// for a layer-4 pool`
   let u: URL
   try {
     u = new URL(raw)
   } catch {
     return `"${raw}" is not a valid URL; write it as http://host:port`
   }
+  if (u.protocol === 'tcp:') return parseTcpUrl(raw, u)
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    return `scheme "${u.protocol.slice(0, -1)}" is not supported; use http:// or https:// (e.g. http://host:port)`
+    return `scheme "${u.protocol.slice(0, -1)}" is not supported; use http:// or https:// (e.g. http://host:port), or tcp://host:port`
   }
   if (u.username !== '' || u.password !== '') return 'must not contain credentials (user:password@)'
   if (u.search !== '' || u.hash !== '' || raw.includes('?') || raw.includes('#')) {
@@ -102,6 +117,15 @@ export function parseBackendUrl (raw: string): { url: string, id: string } | str
   }
   const port = u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80'
   return { url: u.origin + u.pathname.replace(/\/+$/, ''), id: `${u.hostname}:${port}` }
+}
+
+/** tcp://host:port: a port is required and nothing may follow it. */
+function parseTcpUrl (raw: string, u: URL): { url: string, id: string } | string {
+  if (u.port === '') return `"${raw}" needs a port: tcp://host:port`
+  if (u.username !== '' || u.password !== '' || (u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') {
+    return `"${raw}" must be just tcp://host:port`
+  }
+  return { url: `tcp://${u.host}`, id: `${u.hostname}:${u.port}` }
 }
 
 function normaliseTls (ctx: Ctx, t: Obj, segs: string[]): TlsConfig {

@@ -12,13 +12,17 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** One DNS-ish label; underscores allowed since internal names use them. */
 const LABEL = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$/
 
-export function normaliseRoutes (ctx: Ctx, raw: unknown, poolNames: readonly string[]): RouteConfig[] {
+/**
+ * `httpPools`: names of pools of http(s) backends; routes may only use those (tcp:// pools serve
+ * tcp listeners). With no routes section and a single HTTP pool, one catch-all route is made.
+ */
+export function normaliseRoutes (ctx: Ctx, raw: unknown, poolNames: readonly string[], httpPools: readonly string[] = poolNames): RouteConfig[] {
   if (raw === undefined) {
-    if (poolNames.length === 1) {
-      return [{ match: { pathPrefix: DEFAULTS.route.pathPrefix }, pool: poolNames[0], stripPrefix: false, maxBodySize: 0 }]
+    if (httpPools.length === 1) {
+      return [{ match: { pathPrefix: DEFAULTS.route.pathPrefix }, pool: httpPools[0], stripPrefix: false, maxBodySize: 0, websocket: false }]
     }
-    if (poolNames.length > 1) {
-      ctx.issues.add(['routes'], `routes are required when more than one pool is defined (pools: ${poolNames.join(', ')}); add routes that say which requests go to which pool`)
+    if (httpPools.length > 1) {
+      ctx.issues.add(['routes'], `routes are required when more than one pool is defined (pools: ${httpPools.join(', ')}); add routes that say which requests go to which pool`)
     }
     return []
   }
@@ -30,12 +34,15 @@ export function normaliseRoutes (ctx: Ctx, raw: unknown, poolNames: readonly str
     const pool = typeof r.pool === 'string' ? r.pool : ''
     if (typeof r.pool === 'string' && !poolNames.includes(pool)) {
       ctx.issues.add([...segs, 'pool'], `unknown pool "${pool}"; known pools: ${poolNames.join(', ')}`)
+    } else if (typeof r.pool === 'string' && !httpPools.includes(pool)) {
+      ctx.issues.add([...segs, 'pool'], `pool "${pool}" has tcp:// backends, which serve tcp listeners only; a route needs a pool of http:// or https:// backends`)
     }
     routes.push({
       match: normaliseMatch(ctx, section(r, 'match'), [...segs, 'match']),
       pool,
       stripPrefix: bool(r, 'stripPrefix', DEFAULTS.route.stripPrefix),
       maxBodySize: size(ctx, r, 'maxBodySize', segs, DEFAULTS.route.maxBodySize, 0),
+      websocket: bool(r, 'websocket', false),
       ...(isObj(r.headers) ? { headers: headerRules(ctx, r.headers, [...segs, 'headers']) } : {}),
       ...(isObj(r.rateLimit) ? { rateLimit: rateLimit(ctx, r.rateLimit, [...segs, 'rateLimit']) } : {})
     })

@@ -35,7 +35,9 @@ export const DEFAULTS = Object.freeze({
   backend: Object.freeze({ weight: 1 }),
   route: Object.freeze({ pathPrefix: '/', stripPrefix: false, maxBodySize: 0 }),
   log: Object.freeze({ level: 'info' as const, access: true }),
-  shutdown: Object.freeze({ timeout: 30_000 })
+  shutdown: Object.freeze({ timeout: 30_000 }),
+  websocket: Object.freeze({ drainTimeout: 10_000 }),
+  tcp: Object.freeze({ idleTimeout: 300_000, maxConnections: 0, drainTimeout: 10_000 })
 })
 
 const closed = { additionalProperties: false } as const
@@ -123,7 +125,16 @@ export const RouteSchema = Type.Object({
   headers: Type.Optional(Type.Object({
     request: Type.Optional(HeaderRulesSchema),
     response: Type.Optional(HeaderRulesSchema)
-  }, closed))
+  }, closed)),
+  websocket: Type.Optional(Type.Boolean({ default: false }))
+}, closed)
+
+export const TcpListenerSchema = Type.Object({
+  listen: Type.Object({ host: Type.Optional(Name({ default: DEFAULTS.listen.host })), port: Port(0) }, closed),
+  pool: Name(),
+  idleTimeout: Type.Optional(Duration(DEFAULTS.tcp.idleTimeout)),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 0, default: DEFAULTS.tcp.maxConnections })),
+  drainTimeout: Type.Optional(Duration(DEFAULTS.tcp.drainTimeout))
 }, closed)
 
 export const ConfigSchema = Type.Object({
@@ -143,7 +154,9 @@ export const ConfigSchema = Type.Object({
     module: Type.String({ minLength: 1 }),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
   }, closed))),
-  shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration(DEFAULTS.shutdown.timeout)) }, closed))
+  shutdown: Type.Optional(Type.Object({ timeout: Type.Optional(Duration(DEFAULTS.shutdown.timeout)) }, closed)),
+  websocket: Type.Optional(Type.Object({ drainTimeout: Type.Optional(Duration(DEFAULTS.websocket.drainTimeout)) }, closed)),
+  tcp: Type.Optional(Type.Array(TcpListenerSchema))
 }, { ...closed, description: 'a mapping with at least a pools section' })
 
 export const configChecker = TypeCompiler.Compile(ConfigSchema)

@@ -157,6 +157,11 @@ export interface RetryConfig {
 
 export interface PoolConfig {
   name: string
+  /**
+   * What the backends speak, from their URL schemes: "http" (http:// and https://, for routes
+   * and WebSocket routes) or "tcp" (tcp://, for tcp listeners only).
+   */
+  protocol: 'http' | 'tcp'
   algorithm: AlgorithmConfig
   backends: BackendConfig[]
   timeouts: TimeoutsConfig
@@ -205,6 +210,28 @@ export interface RouteConfig {
   rateLimit?: { max: number, window: number, key: { from: 'ip' } | { from: 'header', name: string } }
   /** Header rules: set (add or replace) and remove, on the forwarded request and on the answer. */
   headers?: { request: HeaderRules, response: HeaderRules }
+  /** WebSocket upgrades on this route are proxied to the pool (otherwise Upgrade is ignored). */
+  websocket: boolean
+}
+
+export interface WebSocketConfig {
+  /**
+   * On shutdown, or when a backend drains or leaves, its open WebSockets get close code 1001
+   * after this long (ms); 0: at once.
+   */
+  drainTimeout: number
+}
+
+/** A layer-4 listener: each accepted connection is piped to a backend of `pool`. */
+export interface TcpListenerConfig {
+  listen: { host: string, port: number }
+  pool: string
+  /** A connection with no bytes either way for this long is closed (ms); 0: never. */
+  idleTimeout: number
+  /** Connections the listener holds at once; more are refused at accept (0: no limit). */
+  maxConnections: number
+  /** On shutdown, removal of the listener, or a backend drain: connections still open after this are closed (ms). */
+  drainTimeout: number
 }
 
 export interface LogConfig {
@@ -263,4 +290,7 @@ export interface GatewayConfig {
   /** Middleware: Fastify plugins registered in the proxy's scope, in order, before its route. */
   plugins: PluginConfig[]
   shutdown: ShutdownConfig
+  websocket: WebSocketConfig
+  /** Layer-4 listeners (empty: none). */
+  tcp: TcpListenerConfig[]
 }

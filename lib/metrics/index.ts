@@ -36,6 +36,8 @@ const NOTHING: Recorder = {
   circuit () {},
   healthCheck () {},
   healthTransition () {},
+  connectionOpened () {},
+  connectionClosed () {},
   close: async () => {}
 }
 
@@ -49,6 +51,8 @@ function fanOut (sinks: Recorder[]): Recorder {
     circuit: (...a) => { for (const s of sinks) s.circuit(...a) },
     healthCheck: (...a) => { for (const s of sinks) s.healthCheck(...a) },
     healthTransition: (...a) => { for (const s of sinks) s.healthTransition(...a) },
+    connectionOpened: (...a) => { for (const s of sinks) s.connectionOpened(...a) },
+    connectionClosed: (...a) => { for (const s of sinks) s.connectionClosed(...a) },
     close: async () => { await Promise.all(sinks.map(async (s) => { await s.close() })) }
   }
 }

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import { FastCounter, FastHistogram, type CounterChild, type HistogramChild } from './fast-metrics.js'
 import type { Backend } from '../backend.js'
-import type { BackendPool } from '../pool.js'
+import type { BackendPool, ConnectionKind } from '../pool.js'
 import type { MetricsConfig } from '../config/types.js'
 import type { CircuitState } from '../resilience/breaker.js'
 import { METHOD_LABELS, type Recorder } from './types.js'
@@ -36,6 +36,8 @@ export class PrometheusRecorder implements Recorder {
   private readonly circuitOpens: Counter
   private readonly healthChecks: Counter
   private readonly healthTransitions: Counter
+  private readonly connections: Counter
+  private readonly connectionBytes: Counter
   private readonly byBackend = new WeakMap<Backend, BackendChildren>()
   private readonly byPool = new WeakMap<BackendPool, HistogramChild>()
 
@@ -52,6 +54,9 @@ export class PrometheusRecorder implements Recorder {
     this.healthChecks = new Counter({ name: 'gateway_health_checks_total', help: 'Active health probes, by result (pass, fail).', labelNames: ['pool', 'backend', 'result'], registers })
     this.healthTransitions = new Counter({ name: 'gateway_health_transitions_total', help: 'Backend health changes, by new state (healthy, unhealthy, ejected, returned).', labelNames: ['pool', 'backend', 'to'], registers })
 
+    this.connections = new Counter({ name: 'gateway_connections_total', help: 'WebSocket and TCP connections opened to backends, by kind (websocket, tcp).', labelNames: ['kind', 'pool', 'backend'], registers })
+    this.connectionBytes = new Counter({ name: 'gateway_connection_bytes_total', help: 'Bytes carried by closed WebSocket and TCP connections, by kind and direction (in: from clients, out: to clients).', labelNames: ['kind', 'pool', 'direction'], registers })
+
     const each = (fn: (pool: BackendPool, b: Backend) => void): void => {
       for (const pool of pools()) for (const b of pool.backends) fn(pool, b)
     }
@@ -66,6 +71,10 @@ export class PrometheusRecorder implements Recorder {
       (g) => { each((p, b) => g.set({ pool: p.name, backend: b.id }, b.ready ? 1 : 0)) })
     gauge('gateway_circuit_state', 'Circuit state of each backend: 0 closed, 1 open, 2 half-open.', ['pool', 'backend'],
       (g) => { each((p, b) => { if (b.breaker !== undefined) g.set({ pool: p.name, backend: b.id }, CIRCUIT_VALUE[b.breaker.state]) }) })
+    gauge('gateway_websocket_connections', 'Open proxied WebSocket connections per backend.', ['pool', 'backend'],
+      (g) => { each((p, b) => { if (p.config.protocol === 'http') g.set({ pool: p.name, backend: b.id }, b.websockets) }) })
+    gauge('gateway_tcp_connections', 'Open layer-4 connections per backend.', ['pool', 'backend'],
+      (g) => { each((p, b) => { if (b.tcpConnections > 0 || p.config.protocol === 'tcp') g.set({ pool: p.name, backend: b.id }, b.tcpConnections) }) })
     gauge('gateway_backends_healthy', 'Backends of each pool that take new requests.', ['pool'],
       (g) => { for (const p of pools()) g.set({ pool: p.name }, p.readyCount()) })
   }
@@ -119,6 +128,15 @@ export class PrometheusRecorder implements Recorder {
     this.healthTransitions.labels(pool.name, backend.id, to).inc()
   }
 
+  connectionOpened (kind: ConnectionKind, pool: BackendPool, backend: Backend): void {
+    this.connections.labels(kind, pool.name, backend.id).inc()
+  }
+
+  connectionClosed (kind: ConnectionKind, pool: BackendPool, _backend: Backend, bytesIn: number, bytesOut: number): void {
+    this.connectionBytes.labels(kind, pool.name, 'in').inc(bytesIn)
+    this.connectionBytes.labels(kind, pool.name, 'out').inc(bytesOut)
+  }
+
   /**
    * A backend left the pool (admin API): its series go, so ids that come and go cannot grow the
    * output without bound. Its children are dropped with it (the WeakMap entry dies with the backend).
@@ -129,6 +147,7 @@ export class PrometheusRecorder implements Recorder {
     this.backendRtt.remove(match)
     this.upstreamErrors.remove(match)
     this.circuitOpens.remove(match)
+    for (const kind of ['websocket', 'tcp']) this.connections.remove({ ...match, kind })
     for (const result of ['pass', 'fail']) this.healthChecks.remove({ ...match, result })
     for (const to of ['healthy', 'unhealthy', 'ejected', 'returned']) this.healthTransitions.remove({ ...match, to })
   }

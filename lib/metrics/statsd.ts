@@ -1,7 +1,7 @@
 import StatsDClient, { type StatsD } from 'hot-shots'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Backend } from '../backend.js'
-import type { BackendPool } from '../pool.js'
+import type { BackendPool, ConnectionKind } from '../pool.js'
 import type { StatsdConfig } from '../config/types.js'
 import type { CircuitState } from '../resilience/breaker.js'
 import { methodLabel, type Recorder } from './types.js'
@@ -92,6 +92,21 @@ export class StatsdRecorder implements Recorder {
     this.count('health_transitions', pool, backend, 'to', to)
   }
 
+  connectionOpened (kind: ConnectionKind, pool: BackendPool, backend: Backend): void {
+    this.count('connections', pool, backend, 'kind', kind)
+  }
+
+  connectionClosed (kind: ConnectionKind, pool: BackendPool, _backend: Backend, bytesIn: number, bytesOut: number): void {
+    const p = part(pool.name)
+    if (this.cfg.dogstatsd) {
+      this.client.increment('connection_bytes', bytesIn, [`pool:${p}`, `kind:${kind}`, 'direction:in'])
+      this.client.increment('connection_bytes', bytesOut, [`pool:${p}`, `kind:${kind}`, 'direction:out'])
+    } else {
+      this.client.increment(`connection_bytes.${p}.${kind}.in`, bytesIn)
+      this.client.increment(`connection_bytes.${p}.${kind}.out`, bytesOut)
+    }
+  }
+
   async close (): Promise<void> {
     clearInterval(this.timer)
     this.publishGauges()
@@ -105,6 +120,8 @@ export class StatsdRecorder implements Recorder {
       for (const b of pool.backends) {
         const n = this.of(pool, b)
         this.gauge('in_flight', b.inFlight, n.path, n.tags)
+        if (b.websockets > 0 || pool.config.protocol === 'http') this.gauge('websocket_connections', b.websockets, n.path, n.tags)
+        if (b.tcpConnections > 0 || pool.config.protocol === 'tcp') this.gauge('tcp_connections', b.tcpConnections, n.path, n.tags)
         this.gauge('backend_up', b.ready ? 1 : 0, n.path, n.tags)
         if (b.breaker !== undefined) this.gauge('circuit_state', b.breaker.state === 'closed' ? 0 : b.breaker.state === 'open' ? 1 : 2, n.path, n.tags)
       }

@@ -9,7 +9,7 @@
  * set, statuses are numbers 100..599, reasons a fixed set. Never paths or client addresses.
  */
 import type { Backend } from '../backend.js'
-import type { BackendPool } from '../pool.js'
+import type { BackendPool, ConnectionKind } from '../pool.js'
 import type { CircuitState } from '../resilience/breaker.js'
 
 export interface Recorder {
@@ -29,6 +29,10 @@ export interface Recorder {
   healthCheck (pool: BackendPool, backend: Backend, ok: boolean): void
   /** A backend's health changed (active checks or passive ejection): to healthy | unhealthy | ejected | returned. */
   healthTransition (pool: BackendPool, backend: Backend, to: string): void
+  /** A WebSocket (after its 101) or a TCP connection to a backend opened. */
+  connectionOpened (kind: ConnectionKind, pool: BackendPool, backend: Backend): void
+  /** Such a connection closed, having carried these bytes from the client and to it. */
+  connectionClosed (kind: ConnectionKind, pool: BackendPool, backend: Backend, bytesIn: number, bytesOut: number): void
   /** Stops timers and sockets. */
   close (): Promise<void>
 }

@@ -216,7 +216,7 @@ function routingHost (host: string): string {
  * percent-encoded, and with path parameters. Backends resolve those, so "/public/../admin" would match the /public route
  * and then reach /admin.
  */
-function unsafeTarget (url: string): boolean {
+export function unsafeTarget (url: string): boolean {
   if (url.charCodeAt(0) !== 47 /* / */) return true
   if (!url.includes('/.') && !url.includes('%2')) return false
   const q = url.indexOf('?')

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http'
+import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { GatewayError, staticBodies } from '../errors.js'
 
 /** Seconds a client is told to wait after a 503 (no ready backend). */
@@ -25,4 +26,22 @@ export function sendError (res: ServerResponse, err: GatewayError, requestId: st
   if (bodyUnread) res.shouldKeepAlive = false
   res.writeHead(err.status, headers)
   res.end(body)
+}
+
+/**
+ * The same answer written straight to a socket that no longer has an HTTP response object
+ * (CONNECT, a refused WebSocket upgrade), then the connection is closed.
+ */
+export function writeSocketError (socket: Socket, err: GatewayError, requestId: string): void {
+  const body = staticBodies[err.code] ?? err.toBody()
+  socket.end(
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Cache-Control: no-store\r\n' +
+    (requestId !== '' ? `X-Request-Id: ${requestId}\r\n` : '') +
+    (err.status === 503 ? `Retry-After: ${RETRY_AFTER_SECONDS}\r\n` : '') +
+    'Connection: close\r\n\r\n' + body
+  )
+  socket.destroySoon()
 }

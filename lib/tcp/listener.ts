@@ -1,0 +1,146 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import type { FastifyBaseLogger } from 'fastify'
+import type { TcpListenerConfig } from '../config/types.js'
+import type { Backend } from '../backend.js'
+import type { BackendPool } from '../pool.js'
+import type { Recorder } from '../metrics/types.js'
+import { Connections } from '../conn/registry.js'
+import { mapUpstreamError } from '../proxy/upstream-errors.js'
+import { TcpTunnel } from './tunnel.js'
+
+export interface TcpDeps {
+  recorder: Recorder
+  logger: FastifyBaseLogger
+}
+
+/**
+ * One layer-4 listener: each accepted connection is piped to a backend of its pool, chosen by
+ * the pool's algorithm (keyed on the client IP for the hashing ones). A backend whose connect
+ * fails (refused, unreachable, timeout) is recorded as a failure (breaker, outlier detection)
+ * and, since no byte has been sent yet, the next backend is tried, up to the pool's
+ * retry.attempts tries in all. The client's first bytes wait in its socket meanwhile. When no
+ * backend is left the client connection is reset. An open connection counts in its backend's
+ * in-flight number (least-connections balances open connections) until it closes.
+ */
+export class TcpListener {
+  readonly server: Server
+  readonly connections = new Connections()
+  private closing = false
+
+  constructor (private cfg: TcpListenerConfig, private pool: BackendPool, private readonly deps: TcpDeps) {
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => { this.accept(socket) })
+    if (cfg.maxConnections > 0) this.server.maxConnections = cfg.maxConnections
+  }
+
+  async listen (): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen({ host: this.cfg.listen.host, port: this.cfg.listen.port }, () => {
+        this.server.removeListener('error', reject)
+        resolve()
+      })
+    })
+  }
+
+  /** The bound port (useful with port 0). */
+  get port (): number {
+    return (this.server.address() as { port: number }).port
+  }
+
+  /** A reload that keeps this address: new pool and settings for new connections. */
+  update (cfg: TcpListenerConfig, pool: BackendPool): void {
+    this.cfg = cfg
+    this.pool = pool
+    this.server.maxConnections = cfg.maxConnections > 0 ? cfg.maxConnections : Infinity
+  }
+
+  /**
+   * Stops accepting; open connections end after drainTimeout (FIN both ways) unless they close
+   * first. Resolves when all are closed.
+   */
+  async close (): Promise<void> {
+    this.closing = true
+    const closed = new Promise<void>((resolve) => { this.server.close(() => { resolve() }) })
+    await this.connections.close()
+    await closed
+  }
+
+  private accept (client: Socket): void {
+    if (this.closing) {
+      client.destroy()
+      return
+    }
+    client.on('error', () => {}) // errors before the tunnel exists end in 'close', handled below
+    const pool = this.pool
+    const key = pool.keySource?.from === 'ip' ? client.remoteAddress : undefined
+    this.dial(client, pool, { attempt: 0, key }, [], performance.now())
+  }
+
+  private dial (client: Socket, pool: BackendPool, ctx: { attempt: number, key: string | undefined }, tried: Backend[], start: number): void {
+    const b = pool.acquire(ctx, tried)
+    if (b === undefined) {
+      this.deps.logger.warn({ pool: pool.name, listener: this.name, tried: tried.map((t) => t.id) }, 'tcp connection refused: no backend available')
+      client.resetAndDestroy()
+      return
+    }
+    const { timeouts } = pool.config
+    const upstream = connect({ host: b.hostname, port: b.port, allowHalfOpen: true, noDelay: true })
+    const timer = setTimeout(() => {
+      upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))
+    }, timeouts.connect)
+    const clientGone = (): void => {
+      clearTimeout(timer)
+      upstream.destroy()
+      pool.release(b, { ok: true, latencyMs: 0, inFlight: b.inFlight, status: 0, reason: 'abandoned' })
+    }
+    client.once('close', clientGone)
+    const failed = (err: Error): void => {
+      clearTimeout(timer)
+      client.removeListener('close', clientGone)
+      const { reason } = mapUpstreamError(err)
+      pool.release(b, { ok: false, latencyMs: performance.now() - start, inFlight: b.inFlight, status: 0, reason: 'connect' })
+      this.deps.recorder.upstreamError(pool, b, reason)
+      tried.push(b)
+      if (client.destroyed) return
+      if (tried.length < pool.retry.attempts && pool.hasUsableBesides(tried)) {
+        this.deps.recorder.retry(pool, reason)
+        this.dial(client, pool, { attempt: ctx.attempt + 1, key: ctx.key }, tried, start)
+        return
+      }
+      this.deps.logger.error({ pool: pool.name, backend: b.id, listener: this.name, reason, err }, 'tcp connect failed')
+      client.resetAndDestroy()
+    }
+    upstream.once('error', failed)
+    upstream.once('connect', () => {
+      clearTimeout(timer)
+      upstream.removeListener('error', failed)
+      client.removeListener('close', clientGone)
+      if (client.destroyed) {
+        upstream.destroy()
+        pool.release(b, { ok: true, latencyMs: 0, inFlight: b.inFlight, status: 0, reason: 'abandoned' })
+        return
+      }
+      this.open(client, upstream, pool, b, performance.now() - start)
+    })
+  }
+
+  private open (client: Socket, upstream: Socket, pool: BackendPool, b: Backend, ms: number): void {
+    pool.connected(b, 'tcp', ms)
+    const { recorder, logger } = this.deps
+    recorder.connectionOpened('tcp', pool, b)
+    const opened = performance.now()
+    client.setNoDelay(true)
+    const tunnel = new TcpTunnel(client, upstream, b, this.cfg.drainTimeout, this.cfg.idleTimeout, (end) => {
+      this.connections.delete(tunnel)
+      pool.disconnected(b, 'tcp')
+      recorder.connectionClosed('tcp', pool, b, end.bytesIn, end.bytesOut)
+      logger.info({ listener: this.name, pool: pool.name, backend: b.id, client: client.remoteAddress, endedBy: end.endedBy, bytesIn: end.bytesIn, bytesOut: end.bytesOut, ms: Math.round(performance.now() - opened) }, 'tcp connection closed')
+    })
+    this.connections.add(tunnel)
+    client.resume()
+  }
+
+  private get name (): string {
+    return `${this.cfg.listen.host}:${this.cfg.listen.port}`
+  }
+}

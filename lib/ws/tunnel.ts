@@ -1,0 +1,111 @@
+import type { Socket } from 'node:net'
+import type { Backend } from '../backend.js'
+import type { Tunnel } from '../conn/registry.js'
+import { Splice } from '../conn/splice.js'
+import { CLOSE_BAD_GATEWAY, CLOSE_GOING_AWAY, FrameTracker, closeFrame } from './frames.js'
+
+/** After the gateway starts a close, how long both sides get to finish before their sockets are destroyed. */
+export const CLOSE_DEADLINE_MS = 2000
+
+export interface WsTunnelEnd {
+  /** Bytes from the client to the backend, and back. */
+  bytesIn: number
+  bytesOut: number
+  /** Who ended it: client, backend, drain (gateway, 1001) or backend-lost (gateway, 1014). */
+  endedBy: 'client' | 'backend' | 'drain' | 'backend-lost'
+}
+
+/**
+ * An established WebSocket between a client and a backend, after the 101: bytes are piped both
+ * ways unchanged (frames, masks, ping/pong, compression, close frames), with frame boundaries
+ * tracked so the gateway can still close properly:
+ * - goAway() (drain, shutdown): close 1001 to both sides at the next frame boundary;
+ * - the backend connection drops without a close frame: close 1014 to the client (or, if it
+ *   dropped mid-frame, the client connection is cut, since no valid frame can follow);
+ * - the client drops: close 1001 to the backend the same way.
+ * Either side's own close frame passes through; its connection end is then passed on.
+ * `onEnd` is called once, after both sockets have closed.
+ */
+export class WsTunnel implements Tunnel {
+  private readonly c2s: Splice
+  private readonly s2c: Splice
+  private endedBy: WsTunnelEnd['endedBy'] | undefined
+  private open = 2
+  private deadline: NodeJS.Timeout | undefined
+
+  constructor (
+    private readonly client: Socket,
+    private readonly upstream: Socket,
+    readonly backend: Backend,
+    readonly drainTimeout: number,
+    private readonly onEnd: (end: WsTunnelEnd) => void
+  ) {
+    this.c2s = new Splice(client, upstream, new FrameTracker())
+    this.s2c = new Splice(upstream, client, new FrameTracker())
+    client.setNoDelay(true)
+    upstream.setNoDelay(true)
+    client.on('end', () => { this.clientGone() })
+    upstream.on('end', () => { this.backendGone() })
+    client.on('error', () => { this.clientGone() })
+    upstream.on('error', () => { this.backendGone() })
+    client.on('close', () => { this.clientGone(); this.closed() })
+    upstream.on('close', () => { this.backendGone(); this.closed() })
+  }
+
+  /** Starts the pipes with the bytes each side sent along with the handshake. */
+  start (clientHead: Buffer, backendHead: Buffer): void {
+    this.s2c.forwardHead(backendHead)
+    this.c2s.forwardHead(clientHead)
+  }
+
+  goAway (): void {
+    if (this.endedBy !== undefined) return
+    this.endedBy = 'drain'
+    this.armDeadline()
+    this.s2c.stopAtBoundary(() => { this.client.end(closeFrame(CLOSE_GOING_AWAY, false)) })
+    this.c2s.stopAtBoundary(() => { this.upstream.end(closeFrame(CLOSE_GOING_AWAY, true)) })
+  }
+
+  private backendGone (): void {
+    if (this.endedBy !== undefined) {
+      // Already closing: a backend that ends first releases the client once its close is out.
+      if (this.endedBy !== 'client' && this.s2c.tracker!.atBoundary) this.client.end()
+      return
+    }
+    this.armDeadline()
+    if (this.s2c.tracker!.closeSeen) {
+      this.endedBy = 'backend'
+      this.client.end()
+    } else {
+      this.endedBy = 'backend-lost'
+      if (this.s2c.tracker!.atBoundary && this.client.writable) this.client.end(closeFrame(CLOSE_BAD_GATEWAY, false))
+      else this.client.destroy()
+    }
+  }
+
+  private clientGone (): void {
+    if (this.endedBy !== undefined) {
+      if (this.endedBy !== 'backend' && this.endedBy !== 'backend-lost' && this.c2s.tracker!.atBoundary) this.upstream.end()
+      return
+    }
+    this.endedBy = 'client'
+    this.armDeadline()
+    if (this.c2s.tracker!.closeSeen) this.upstream.end()
+    else if (this.c2s.tracker!.atBoundary && this.upstream.writable) this.upstream.end(closeFrame(CLOSE_GOING_AWAY, true))
+    else this.upstream.destroy()
+  }
+
+  /** Once a close has begun, neither side may hold its socket open for long. */
+  private armDeadline (): void {
+    this.deadline ??= setTimeout(() => {
+      this.client.destroy()
+      this.upstream.destroy()
+    }, CLOSE_DEADLINE_MS).unref()
+  }
+
+  private closed (): void {
+    if (--this.open > 0) return
+    clearTimeout(this.deadline)
+    this.onEnd({ bytesIn: this.c2s.bytes, bytesOut: this.s2c.bytes, endedBy: this.endedBy ?? 'client' })
+  }
+}
