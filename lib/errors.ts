@@ -38,6 +38,8 @@ export const codes = {
     'No route matches this request'),
   GW_NO_BACKEND: def('GW_NO_BACKEND', 503, 'upstream', true,
     'No backend of pool "%s" is ready to take the request; try again later'),
+  GW_SHUTTING_DOWN: def('GW_SHUTTING_DOWN', 503, 'internal', true,
+    'The gateway is shutting down and takes no new connections; try again'),
   GW_UPSTREAM_UNAVAILABLE: def('GW_UPSTREAM_UNAVAILABLE', 502, 'upstream', true,
     'The backend could not be reached'),
   GW_UPSTREAM_RESET: def('GW_UPSTREAM_RESET', 502, 'upstream', true,

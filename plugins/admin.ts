@@ -57,11 +57,6 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   app.decorate('adminServer', admin)
   app.addHook('onClose', async () => { await admin.close() })
 
-  // Optionally the same metrics on the client listener: a route of its own, ahead of the proxy.
-  if (cfg.metrics.onClientListener) {
-    const registry = app.gatewayMetrics.prometheus.registry
-    app.get(cfg.metrics.path, async (_req, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
-  }
 }
 
 export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload'], fastify: '5.x' })

@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin'
-import fastifyWebsocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Connections } from '../lib/conn/registry.js'
@@ -28,9 +27,9 @@ const EMPTY = Buffer.alloc(0)
 /**
  * Long-lived connections: proxied WebSockets and the tcp listeners.
  *
- * Upgrades reach Fastify through @fastify/websocket, registered here at the root: it takes the
- * server's 'upgrade' event and routes the request through Fastify (so middleware hooks run for
- * upgrades too) and lets plugins declare their own `websocket: true` routes. The proxy's
+ * Upgrades reach Fastify through @fastify/websocket, registered in each traffic generation
+ * (plugins/traffic.ts): it routes the upgrade request through Fastify (so middleware hooks run
+ * for upgrades too) and lets plugins declare their own `websocket: true` routes. The proxy's
  * catch-all route is not a websocket route of that plugin; it calls proxyUpgrade() itself
  * (routes/proxy.ts), which pipes the upgrade to a backend when its gateway route has
  * `websocket: true`.
@@ -41,7 +40,6 @@ const EMPTY = Buffer.alloc(0)
  * grace period, and close waits for them.
  */
 async function connectionsPlugin (app: FastifyInstance): Promise<void> {
-  await app.register(fastifyWebsocket)
   const websockets = new Connections()
   const tcp = new TcpListeners({ recorder: app.gatewayMetrics.recorder, logger: app.log })
   const ws = new WsProxy({
@@ -54,6 +52,10 @@ async function connectionsPlugin (app: FastifyInstance): Promise<void> {
 
   const proxyUpgrade = (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
     const socket = req.socket
+    if (app.proxy.closing) {
+      writeSocketError(socket, new GatewayError('GW_SHUTTING_DOWN'), requestId)
+      return
+    }
     const route = app.proxy.routeOf(req)
     if (route?.websocket === true && isWebSocketUpgrade(req)) {
       if (unsafeTarget(req.url!)) {

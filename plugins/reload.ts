@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../lib/config/types.js'
 import { BackendPool, type PoolDeps } from '../lib/pool.js'
 import { compileRoutes } from '../lib/router.js'
 import { createUpstream } from '../lib/upstream.js'
-import { loadAlgorithmModules } from '../lib/config/modules.js'
+import { loadAlgorithmModules, loadPluginModules } from '../lib/config/modules.js'
 import type { Backend } from '../lib/backend.js'
 
 declare module 'fastify' {
@@ -23,8 +23,8 @@ export interface ReloadSummary {
   needsRestart: string[]
 }
 
-/** Sections a running gateway cannot change in place (listeners, exporters, middleware, shutdown). */
-const RESTART_ONLY = ['listen', 'admin', 'metrics', 'plugins', 'shutdown'] as const
+/** Sections a running gateway cannot change in place (listeners, exporters, shutdown). */
+const RESTART_ONLY = ['listen', 'admin', 'metrics', 'shutdown'] as const
 
 /**
  * Hot reload. New pools are built from the new config, taking over every backend that keeps
@@ -32,7 +32,9 @@ const RESTART_ONLY = ['listen', 'admin', 'metrics', 'plugins', 'shutdown'] as co
  * and open connections); the routes are recompiled; then pools, routes and access-log settings
  * are switched in one synchronous step. Backends that left drain and close; requests in flight
  * keep the objects they hold, so none is dropped. Health checks and metrics are rewired to the
- * new pools. Changes to listen, admin, metrics or shutdown are reported as needing a restart.
+ * new pools; tcp listeners follow the tcp section; middleware plugins and rate limiting get a
+ * new traffic generation (plugins/traffic.ts). Changes to listen, admin, metrics or shutdown
+ * are reported as needing a restart.
  */
 async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDeps> }): Promise<void> {
   const deps: PoolDeps = { createUpstream, ...opts.deps }
@@ -40,6 +42,13 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
 
   const apply = async (next: GatewayConfig): Promise<ReloadSummary> => {
     await loadAlgorithmModules(next)
+    // Plugin modules are imported afresh (new code is picked up) and a new traffic generation
+    // with them is made ready now; a plugin that fails to load or register fails the reload.
+    let switchTraffic: (() => void) | undefined
+    if (app.traffic.needsRebuild(next)) {
+      await loadPluginModules(next)
+      switchTraffic = await app.traffic.prepare(next)
+    }
     const previous = new Map(app.pools)
     const built = new Map<string, BackendPool>()
     for (const [name, cfg] of Object.entries(next.pools)) built.set(name, new BackendPool(cfg, deps, previous.get(name)))
@@ -53,6 +62,7 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
     for (const [name, pool] of built) pools.set(name, pool)
     app.proxy.swap(router, next.log.access, next.log.accessSample)
     tcp.commit()
+    switchTraffic?.()
     app.log.level = next.log.level
     const before = app.gatewayConfig
     ;(app as { gatewayConfig: GatewayConfig }).gatewayConfig = next
@@ -80,6 +90,6 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
 
 export default fp(reloadPlugin, {
   name: 'gateway-reload',
-  dependencies: ['gateway-config', 'gateway-pools', 'gateway-health', 'gateway-metrics', 'gateway-proxy', 'gateway-connections'],
+  dependencies: ['gateway-config', 'gateway-pools', 'gateway-health', 'gateway-metrics', 'gateway-proxy', 'gateway-connections', 'gateway-traffic'],
   fastify: '5.x'
 })

@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pluginModule } from '../lib/config/modules.js'
+import type { PluginConfig } from '../lib/config/types.js'
+import type { Proxy } from '../lib/proxy/proxy.js'
 import rateLimit from '@fastify/rate-limit'
 import { GatewayError } from '../lib/errors.js'
 
@@ -15,20 +18,29 @@ declare module 'fastify' {
  * content-type parsers are replaced by one that reads nothing, so bodies of any type and size
  * stream straight from the client socket to the backend, never parsed or buffered.
  */
-export default async function proxyRoutes (app: FastifyInstance): Promise<void> {
+export interface ProxyRoutesOptions {
+  proxy: Proxy
+  /** Handles a request that arrived as an upgrade (plugins/connections.ts). */
+  upgrade: (req: IncomingMessage, res: ServerResponse, requestId: string) => void
+  /** Middleware plugins, registered in this scope before the route. */
+  plugins: PluginConfig[]
+  /** Whether any route has a rate limit (the limiter is installed only then). */
+  rateLimited: boolean
+}
+
+export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRoutesOptions): Promise<void> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
 
   // Middleware: the config's plugins, in order, in this scope, so their hooks (onRequest,
   // preHandler, onSend, onResponse) run for proxied requests. A plugin must be wrapped with
   // fastify-plugin for its hooks to reach the route registered below (Fastify encapsulation).
-  for (const p of app.gatewayConfig.plugins) {
+  for (const p of opts.plugins) {
     await app.register(pluginModule(p.module) as FastifyPluginAsync, p.options)
   }
 
-  const proxy = app.proxy
-  if (proxy.rateLimited) await registerRateLimits(app)
-  const upgrade = app.proxyUpgrade
+  const { proxy, upgrade } = opts
+  if (opts.rateLimited) await registerRateLimits(app, proxy)
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     reply.hijack()
     // Upgrades arrive here through @fastify/websocket's 'upgrade' listener (plugins/connections.ts).
@@ -50,24 +62,25 @@ export default async function proxyRoutes (app: FastifyInstance): Promise<void> 
 /**
  * Per-route rate limits through @fastify/rate-limit, before the proxy handler: the limiter keys
  * on route and client (IP or a header), takes max and window from the route, and lets requests
- * of routes without a limit through. Registered only when the config has a limit at startup
- * (adding the first limit by reload needs a restart); the limits themselves follow reloads.
+ * of routes without a limit through. Registered only when the config has a limit; a reload that
+ * adds the first limit or removes the last builds a new generation (plugins/traffic.ts), and
+ * the limits themselves follow every reload.
  */
-async function registerRateLimits (app: FastifyInstance): Promise<void> {
+async function registerRateLimits (app: FastifyInstance, proxy: Proxy): Promise<void> {
   await app.register(rateLimit, {
     global: true,
     hook: 'onRequest',
-    allowList: (req) => app.proxy.routeOf(req.raw)?.rateLimit === undefined,
+    allowList: (req) => proxy.routeOf(req.raw)?.rateLimit === undefined,
     keyGenerator: (req) => {
-      const route = app.proxy.routeOf(req.raw)
+      const route = proxy.routeOf(req.raw)
       // Called before allowList: requests of unlimited routes get a key that allowList then waves through.
       if (route?.rateLimit === undefined) return '-'
       const k = route.rateLimit.key
       const who = k.from === 'ip' ? req.ip : String(req.headers[k.name] ?? '')
       return `${route.index}|${who}`
     },
-    max: (req) => app.proxy.routeOf(req.raw)?.rateLimit?.max ?? 1,
-    timeWindow: (req) => app.proxy.routeOf(req.raw)?.rateLimit?.window ?? 60_000,
+    max: (req) => proxy.routeOf(req.raw)?.rateLimit?.max ?? 1,
+    timeWindow: (req) => proxy.routeOf(req.raw)?.rateLimit?.window ?? 60_000,
     errorResponseBuilder: (_req, ctx) => {
       const e = new GatewayError('GW_RATE_LIMITED', [Math.ceil(ctx.ttl / 1000)])
       return { statusCode: e.status, error: e.code, message: e.message }

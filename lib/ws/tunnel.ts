@@ -68,8 +68,9 @@ export class WsTunnel implements Tunnel {
 
   private backendGone (): void {
     if (this.endedBy !== undefined) {
-      // Already closing: a backend that ends first releases the client once its close is out.
-      if (this.endedBy !== 'client' && this.s2c.tracker!.atBoundary) this.client.end()
+      // Already closing: the backend's end is passed on once its last frame is out (the
+      // client's socket comes from the HTTP server, which keeps half-closed connections open).
+      if (this.s2c.tracker!.atBoundary) this.client.end()
       return
     }
     this.armDeadline()
