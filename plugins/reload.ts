@@ -23,8 +23,8 @@ export interface ReloadSummary {
   needsRestart: string[]
 }
 
-/** Sections a running gateway cannot change in place (listeners, exporters, shutdown). */
-const RESTART_ONLY = ['listen', 'admin', 'metrics', 'shutdown'] as const
+/** Sections a running gateway cannot change in place (the admin listener, exporters, shutdown). */
+const RESTART_ONLY = ['admin', 'metrics', 'shutdown'] as const
 
 /**
  * Hot reload. New pools are built from the new config, taking over every backend that keeps
@@ -53,8 +53,17 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
     const built = new Map<string, BackendPool>()
     for (const [name, cfg] of Object.entries(next.pools)) built.set(name, new BackendPool(cfg, deps, previous.get(name)))
     const router = compileRoutes(next.routes, built)
-    // New tcp listener addresses are bound now: one that cannot be bound fails the reload here.
-    const tcp = await app.tcpListeners.prepare(next.tcp, built)
+    // New listener addresses are bound now: one that cannot be bound fails the reload here.
+    const before = app.gatewayConfig
+    const listenChanged = JSON.stringify(before.listen) !== JSON.stringify(next.listen)
+    const relisten = listenChanged ? await app.traffic.relisten(next.listen) : undefined
+    let tcp
+    try {
+      tcp = await app.tcpListeners.prepare(next.tcp, built)
+    } catch (err) {
+      relisten?.abort()
+      throw err
+    }
 
     // The switch: no await from here to the end of the block.
     const pools = app.pools as Map<string, BackendPool>
@@ -64,7 +73,7 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
     tcp.commit()
     switchTraffic?.()
     app.log.level = next.log.level
-    const before = app.gatewayConfig
+    relisten?.commit()
     ;(app as { gatewayConfig: GatewayConfig }).gatewayConfig = next
 
     for (const [name, old] of previous) {
@@ -75,7 +84,9 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
     app.rewireConnections()
     await app.rewireHealth()
     app.rewireMetrics()
-    const needsRestart = RESTART_ONLY.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]))
+    const needsRestart: string[] = RESTART_ONLY.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]))
+    // The proxy reads trustProxy once, when it is built.
+    if (before.listen.trustProxy !== next.listen.trustProxy) needsRestart.push('listen.trustProxy')
     app.log.info({ pools: [...built.keys()], needsRestart }, 'config reloaded')
     return { pools: [...built.keys()], needsRestart: [...needsRestart] }
   }

@@ -1,10 +1,11 @@
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type Server as HttpServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify'
 import fastifyWebsocket from '@fastify/websocket'
-import type { GatewayConfig } from '../lib/config/types.js'
+import type { GatewayConfig, ListenConfig } from '../lib/config/types.js'
+import { createClientServer } from '../lib/client-limits.js'
 import type { TrafficSwitch } from '../lib/traffic-switch.js'
 import { toOriginForm } from '../lib/proxy/request-target.js'
 import { GatewayError } from '../lib/errors.js'
@@ -22,6 +23,15 @@ declare module 'fastify' {
       prepare: (config: GatewayConfig) => Promise<() => void>
       /** Whether `next` needs a new generation rather than the running one. */
       needsRebuild: (next: GatewayConfig) => boolean
+      /**
+       * A changed `listen` section: limits are applied to the running server in place; a new
+       * address is bound now, by a new server, and the returned switch closes the old one
+       * (it stops accepting; its open connections finish). Throws, changing nothing, when the
+       * new address cannot be bound.
+       */
+      relisten: (next: ListenConfig) => Promise<{ commit: () => void, abort: () => void }>
+      /** The client listener's server now (app.server until a reload moves the address). */
+      server: () => HttpServer
     }
   }
 }
@@ -125,11 +135,51 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
     }, RETIRE_AFTER_MS).unref()
   }
 
+  let server: HttpServer = app.server
+  let listen = app.gatewayConfig.listen
+  const relisten = async (next: ListenConfig): Promise<{ commit: () => void, abort: () => void }> => {
+    // Port 0 ("any") keeps the bound port, as does the bound port itself.
+    const bound = (server.address() as { port?: number } | null)?.port
+    if (next.host === listen.host && (next.port === listen.port || next.port === 0 || next.port === bound)) {
+      return {
+        abort: () => {},
+        commit: () => {
+        // Read by Node per new connection or request: open connections keep what they had.
+        server.headersTimeout = next.headersTimeout
+        server.requestTimeout = next.requestTimeout
+        server.keepAliveTimeout = next.keepAliveTimeout
+          ;(server as { maxHeaderSize?: number }).maxHeaderSize = next.maxHeaderSize
+          listen = next
+        }
+      }
+    }
+    const fresh = createClientServer(next, opts.switch.handle)
+    fresh.on('upgrade', opts.switch.upgrade)
+    await new Promise<void>((resolve, reject) => {
+      fresh.once('error', reject)
+      fresh.listen({ host: next.host, port: next.port }, () => { fresh.removeListener('error', reject); resolve() })
+    })
+    return {
+      abort: () => { fresh.close() },
+      commit: () => {
+        const old = server
+        server = fresh
+        listen = next
+        // The old address stops accepting; its keep-alive connections close when idle, and
+        // requests on them finish.
+        old.close()
+        old.closeIdleConnections()
+      }
+    }
+  }
+
   app.decorate('traffic', {
     needsRebuild: (next: GatewayConfig) => next.plugins.length > 0 ||
       JSON.stringify(next.plugins) !== JSON.stringify(running.plugins) ||
       next.routes.some((r) => r.rateLimit !== undefined) !== running.routes.some((r) => r.rateLimit !== undefined) ||
       JSON.stringify(next.metrics.onClientListener ? next.metrics.path : '') !== JSON.stringify(running.metrics.onClientListener ? running.metrics.path : ''),
+    relisten,
+    server: () => server,
     prepare: async (config: GatewayConfig) => {
       const next = await build(config)
       return () => {
@@ -142,6 +192,10 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
     }
   })
   app.addHook('onClose', async () => {
+    if (server !== app.server) {
+      server.close()
+      server.closeIdleConnections()
+    }
     await Promise.all([current.instance, ...retiring].map(async (i) => { await i.close() }))
   })
 }
