@@ -93,8 +93,8 @@ async function connectionsPlugin (app: FastifyInstance): Promise<void> {
   app.decorate('rewireConnections', wire)
 
   app.addHook('onReady', async () => {
-    const change = await tcp.prepare(app.gatewayConfig.tcp, app.pools)
-    change.commit()
+    const change = await tcp.prepare(app.gatewayConfig.tcp)
+    change.commit(app.pools)
   })
   let draining: Promise<unknown> = Promise.resolve()
   app.addHook('preClose', async () => {

@@ -2,7 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { GatewayConfig } from '../lib/config/types.js'
 import { BackendPool, type PoolDeps } from '../lib/pool.js'
-import { compileRoutes } from '../lib/router.js'
+import { compileRoutes, type Router } from '../lib/router.js'
+import type { TcpChange } from '../lib/tcp/listeners.js'
 import { createUpstream } from '../lib/upstream.js'
 import { loadAlgorithmModules, loadPluginModules } from '../lib/config/modules.js'
 import type { Backend } from '../lib/backend.js'
@@ -44,24 +45,31 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
     await loadAlgorithmModules(next)
     // Plugin modules are imported afresh (new code is picked up) and a new traffic generation
     // with them is made ready now; a plugin that fails to load or register fails the reload.
-    let switchTraffic: (() => void) | undefined
+    let traffic: { commit: () => void, abort: () => void } | undefined
     if (app.traffic.needsRebuild(next)) {
       await loadPluginModules(next)
-      switchTraffic = await app.traffic.prepare(next)
+      traffic = await app.traffic.prepare(next)
     }
-    const previous = new Map(app.pools)
-    const built = new Map<string, BackendPool>()
-    for (const [name, cfg] of Object.entries(next.pools)) built.set(name, new BackendPool(cfg, deps, previous.get(name)))
-    const router = compileRoutes(next.routes, built)
-    // New listener addresses are bound now: one that cannot be bound fails the reload here.
+    // New listener addresses are bound next, before the pools are built (building takes over
+    // surviving backends and resets their flags): an address that cannot be bound, or a pool
+    // that cannot be built, fails the reload with nothing changed.
     const before = app.gatewayConfig
     const listenChanged = JSON.stringify(before.listen) !== JSON.stringify(next.listen)
-    const relisten = listenChanged ? await app.traffic.relisten(next.listen) : undefined
-    let tcp
+    let relisten: { commit: () => void, abort: () => void } | undefined
+    let tcp: TcpChange | undefined
+    let built: Map<string, BackendPool>
+    let router: Router
+    const previous = new Map(app.pools)
     try {
-      tcp = await app.tcpListeners.prepare(next.tcp, built)
+      if (listenChanged) relisten = await app.traffic.relisten(next.listen)
+      tcp = await app.tcpListeners.prepare(next.tcp)
+      built = new Map<string, BackendPool>()
+      for (const [name, cfg] of Object.entries(next.pools)) built.set(name, new BackendPool(cfg, deps, previous.get(name)))
+      router = compileRoutes(next.routes, built)
     } catch (err) {
+      traffic?.abort()
       relisten?.abort()
+      await tcp?.abort()
       throw err
     }
 
@@ -70,8 +78,8 @@ async function reloadPlugin (app: FastifyInstance, opts: { deps?: Partial<PoolDe
     pools.clear()
     for (const [name, pool] of built) pools.set(name, pool)
     app.proxy.swap(router, next.log.access, next.log.accessSample)
-    tcp.commit()
-    switchTraffic?.()
+    tcp.commit(built)
+    traffic?.commit()
     app.log.level = next.log.level
     relisten?.commit()
     ;(app as { gatewayConfig: GatewayConfig }).gatewayConfig = next

@@ -20,7 +20,7 @@ declare module 'fastify' {
        * and returns the switch to it, to be called in the reload's synchronous step; throws,
        * changing nothing, when a plugin fails to register.
        */
-      prepare: (config: GatewayConfig) => Promise<() => void>
+      prepare: (config: GatewayConfig) => Promise<{ commit: () => void, abort: () => void }>
       /** Whether `next` needs a new generation rather than the running one. */
       needsRebuild: (next: GatewayConfig) => boolean
       /**
@@ -182,12 +182,15 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
     server: () => server,
     prepare: async (config: GatewayConfig) => {
       const next = await build(config)
-      return () => {
-        const old = current.instance
-        current = next
-        running = config
-        opts.switch.swap(next.instance.routing, next.upgrades)
-        retire(old)
+      return {
+        abort: () => { void next.instance.close() },
+        commit: () => {
+          const old = current.instance
+          current = next
+          running = config
+          opts.switch.swap(next.instance.routing, next.upgrades)
+          retire(old)
+        }
       }
     }
   })

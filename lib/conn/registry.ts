@@ -16,13 +16,21 @@ export interface Tunnel {
 export class Connections {
   private readonly open = new Set<Tunnel>()
   private emptied: Array<() => void> = []
+  private closing = false
 
   get size (): number {
     return this.open.size
   }
 
+  /**
+   * A connection opened. One whose handshake or connect finished after a shutdown began, or
+   * after its backend started draining, gets the same grace period from now.
+   */
   add (t: Tunnel): void {
     this.open.add(t)
+    if (this.closing || t.backend.draining) {
+      setTimeout(() => { if (this.open.has(t) && (this.closing || t.backend.draining)) t.goAway() }, t.drainTimeout).unref()
+    }
   }
 
   delete (t: Tunnel): void {
@@ -48,6 +56,7 @@ export class Connections {
    * have closed.
    */
   async close (): Promise<void> {
+    this.closing = true
     if (this.open.size === 0) return
     const timers = [...this.open].map((t) => setTimeout(() => { if (this.open.has(t)) t.goAway() }, t.drainTimeout))
     await new Promise<void>((resolve) => { this.emptied.push(resolve) })

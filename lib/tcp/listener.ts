@@ -27,7 +27,14 @@ export class TcpListener {
   readonly connections = new Connections()
   private closing = false
 
-  constructor (private cfg: TcpListenerConfig, private pool: BackendPool, private readonly deps: TcpDeps) {
+  /** Connections accepted before the listener has its pool (between bind and a reload's switch). */
+  private waiting: Socket[] | undefined
+  private pool!: BackendPool
+
+  /** Without a pool, accepted connections wait (paused) until update() gives it one. */
+  constructor (private cfg: TcpListenerConfig, pool: BackendPool | undefined, private readonly deps: TcpDeps) {
+    if (pool === undefined) this.waiting = []
+    else this.pool = pool
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => { this.accept(socket) })
     if (cfg.maxConnections > 0) this.server.maxConnections = cfg.maxConnections
   }
@@ -52,6 +59,9 @@ export class TcpListener {
     this.cfg = cfg
     this.pool = pool
     this.server.maxConnections = cfg.maxConnections > 0 ? cfg.maxConnections : Infinity
+    const waiting = this.waiting
+    this.waiting = undefined
+    for (const socket of waiting ?? []) if (!socket.destroyed) this.accept(socket)
   }
 
   /**
@@ -60,6 +70,8 @@ export class TcpListener {
    */
   async close (): Promise<void> {
     this.closing = true
+    for (const socket of this.waiting ?? []) socket.destroy()
+    this.waiting = undefined
     const closed = new Promise<void>((resolve) => { this.server.close(() => { resolve() }) })
     await this.connections.close()
     await closed
@@ -70,7 +82,13 @@ export class TcpListener {
       client.destroy()
       return
     }
+    if (this.waiting !== undefined) {
+      this.waiting.push(client)
+      return
+    }
     client.on('error', () => {}) // errors before the tunnel exists end in 'close', handled below
+    // Not noticed here: a client that leaves while the backend connect is pending (its socket is
+    // paused, so its FIN is not read); the connect finishes and the tunnel then ends at once.
     const pool = this.pool
     const key = pool.keySource?.from === 'ip' ? client.remoteAddress : undefined
     this.dial(client, pool, { attempt: 0, key }, [], performance.now())

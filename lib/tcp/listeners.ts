@@ -7,8 +7,8 @@ import { TcpListener, type TcpDeps } from './listener.js'
 const addressOf = (c: TcpListenerConfig): string => `${c.listen.host}\u0000${c.listen.port}`
 
 export interface TcpChange {
-  /** Switches to the new listener set; call in the same synchronous step as the pool switch. */
-  commit: () => void
+  /** Switches to the new listener set and pools; call in the same synchronous step as the pool switch. */
+  commit: (pools: ReadonlyMap<string, BackendPool>) => void
   /** Gives up the change: closes the listeners it bound. */
   abort: () => Promise<void>
 }
@@ -29,20 +29,19 @@ export class TcpListeners {
     return [...this.byAddress.values()]
   }
 
-  /** Binds what `configs` adds; nothing is switched until commit(). */
-  async prepare (configs: readonly TcpListenerConfig[], pools: ReadonlyMap<string, BackendPool>): Promise<TcpChange> {
+  /**
+   * Binds what `configs` adds, before the pools are built (a port that cannot be bound then
+   * changes nothing); commit(pools) switches. Connections the new listeners accept meanwhile
+   * wait for commit.
+   */
+  async prepare (configs: readonly TcpListenerConfig[]): Promise<TcpChange> {
     const bound = new Map<string, TcpListener>()
-    const poolOf = (c: TcpListenerConfig): BackendPool => {
-      const p = pools.get(c.pool)
-      if (p === undefined) throw new Error(`tcp listener ${c.listen.host}:${c.listen.port}: unknown pool "${c.pool}"`)
-      return p
-    }
     const abort = async (): Promise<void> => { await Promise.all([...bound.values()].map(async (l) => { await l.close() })) }
     try {
       for (const c of configs) {
         const key = addressOf(c)
         if (this.byAddress.has(key) || bound.has(key)) continue
-        const l = new TcpListener(c, poolOf(c), this.deps)
+        const l = new TcpListener(c, undefined, this.deps)
         await l.listen()
         bound.set(key, l)
       }
@@ -50,10 +49,15 @@ export class TcpListeners {
       await abort()
       throw err
     }
-    const commit = (): void => {
+    const commit = (pools: ReadonlyMap<string, BackendPool>): void => {
+      const poolOf = (c: TcpListenerConfig): BackendPool => {
+        const p = pools.get(c.pool)
+        if (p === undefined) throw new Error(`tcp listener ${c.listen.host}:${c.listen.port}: unknown pool "${c.pool}"`)
+        return p
+      }
       const wanted = new Set(configs.map(addressOf))
-      for (const c of configs) this.byAddress.get(addressOf(c))?.update(c, poolOf(c))
       for (const [key, l] of bound) this.byAddress.set(key, l)
+      for (const c of configs) this.byAddress.get(addressOf(c))?.update(c, poolOf(c))
       for (const [key, l] of this.byAddress) {
         if (wanted.has(key)) continue
         this.byAddress.delete(key)
