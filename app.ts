@@ -4,6 +4,8 @@ import type { GatewayConfig } from './lib/config/types.js'
 import { createClientServer, clientErrorHandler } from './lib/client-limits.js'
 import { TrafficSwitch } from './lib/traffic-switch.js'
 import { createLogger } from './lib/logger.js'
+import { GatewayError } from './lib/errors.js'
+import { sendError } from './lib/proxy/respond.js'
 import configPlugin from './plugins/config.js'
 import poolsPlugin, { type PoolsPluginOptions } from './plugins/pools.js'
 import healthPlugin from './plugins/health.js'
@@ -30,7 +32,7 @@ export interface BuildOptions {
 export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
   // The client listener hands requests and upgrades to the current traffic generation
   // (plugins/traffic.ts), which a reload may replace; this root instance holds the shared state.
-  const traffic = new TrafficSwitch((_req, res) => { res.statusCode = 503; res.end() })
+  const traffic = new TrafficSwitch((_req, res) => { sendError(res, new GatewayError('GW_STARTING'), '', false) })
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger(config.log),
     logController: new LogController({ disableRequestLogging: true }),

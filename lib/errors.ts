@@ -9,6 +9,12 @@
 
 export type ErrorOrigin = 'downstream' | 'upstream' | 'internal'
 
+/** Why an attempt at a backend failed, as metrics, logs and outlier detection label it. */
+export type FailureReason = 'connect' | 'timeout' | 'reset' | 'tls' | 'protocol' | 'client'
+
+/** Why a try counts as failed: a failure, or an answer status the pool retries ('status'). */
+export type AttemptFailure = FailureReason | 'status'
+
 export interface ErrorDef {
   readonly code: string
   readonly status: number
@@ -38,6 +44,8 @@ export const codes = {
     'No route matches this request'),
   GW_NO_BACKEND: def('GW_NO_BACKEND', 503, 'upstream', true,
     'No backend of pool "%s" is ready to take the request; try again later'),
+  GW_STARTING: def('GW_STARTING', 503, 'internal', true,
+    'The gateway is starting and cannot take requests yet; try again'),
   GW_SHUTTING_DOWN: def('GW_SHUTTING_DOWN', 503, 'internal', true,
     'The gateway is shutting down and takes no new connections; try again'),
   GW_UPSTREAM_UNAVAILABLE: def('GW_UPSTREAM_UNAVAILABLE', 502, 'upstream', true,
@@ -68,11 +76,19 @@ export const codes = {
 
 export type ErrorCode = keyof typeof codes
 
-/** An error from the catalogue, with the low-level error (if any) kept as `cause`. */
+/**
+ * An error from the catalogue, with the low-level error (if any) kept as `cause`.
+ *
+ * Fastify-native: `statusCode` is what Fastify reads from an error thrown or passed to a reply,
+ * so a hook or route may simply throw one; every listener renders it the same way
+ * (lib/proxy/respond.ts for the proxy's raw responses and sockets, lib/http/error-reply.ts for
+ * Fastify's lifecycle), with the headers of lib/http/error-headers.ts.
+ */
 export class GatewayError extends Error {
   readonly code: ErrorCode
-  readonly status: number
+  readonly statusCode: number
   readonly origin: ErrorOrigin
+  /** From the catalogue: whether another attempt (at another backend) could succeed. */
   readonly retryable: boolean
 
   constructor (code: ErrorCode, args: ReadonlyArray<string | number> = [], cause?: unknown) {
@@ -80,7 +96,7 @@ export class GatewayError extends Error {
     super(format(d.message, args), cause === undefined ? undefined : { cause })
     this.name = 'GatewayError'
     this.code = code
-    this.status = d.status
+    this.statusCode = d.status
     this.origin = d.origin
     this.retryable = d.retryable
   }

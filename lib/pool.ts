@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { BackendConfig, PoolConfig } from './config/types.js'
-import type { Algorithm, KeySource, Outcome, SelectionContext } from '../algorithms/types.js'
+import type { Algorithm, KeySource, SelectionContext } from '../algorithms/types.js'
 import { algorithms } from '../algorithms/index.js'
 import { customAlgorithm } from './config/modules.js'
 import { Backend } from './backend.js'
@@ -9,6 +9,9 @@ import { CircuitBreaker, type CircuitState } from './resilience/breaker.js'
 import { OutlierDetector } from './health/outlier.js'
 import { realClock, type Clock } from './health/clock.js'
 import { RetryPolicy } from './resilience/retry-policy.js'
+import { Lease, type LeaseHooks } from './pool/lease.js'
+
+export type { ConnectionKind } from './pool/lease.js'
 
 export interface PoolDeps {
   /** Makes the upstream connection pool for a backend (tests may inject their own). */
@@ -16,14 +19,6 @@ export interface PoolDeps {
   random?: () => number
   /** Clock for slow start, breakers and ejections; default the real one. */
   clock?: Clock
-}
-
-/** What a finished attempt tells the pool besides the algorithm's Outcome. */
-export interface AttemptResult extends Outcome {
-  /** The backend's status, 0 when it did not answer. */
-  status: number
-  /** Why it failed, when it did (connect, timeout, reset, status, …). */
-  reason: string | undefined
 }
 
 export interface PoolEvents {
@@ -38,9 +33,6 @@ export interface PoolEvents {
   /** A backend stopped taking new work (drain, removal, reload): long-lived connections to it should wind down. */
   draining: [Backend]
 }
-
-/** Long-lived connections the pool counts per backend. */
-export type ConnectionKind = 'websocket' | 'tcp'
 
 export interface BackendSnapshot {
   id: string
@@ -63,12 +55,13 @@ export interface BackendSnapshot {
 }
 
 /**
- * The owner of a pool's backends and all their state. The proxy asks it for a backend with
- * acquire() and must hand the backend back with release() exactly once per acquire; the proxy's
- * single finish path guarantees that, so in-flight counts cannot leak.
+ * The owner of a pool's backends and all their state. Every protocol asks it for a backend with
+ * acquire(), which returns a Lease; the lease's done/abandon/hold are the only way back, and
+ * release exactly once, so in-flight counts cannot leak.
  *
  * Health checks report through setHealthy(); passive ejection and circuit breakers are fed by
- * release(). State changes are emitted (`events`) for logs and metrics; nothing else writes state.
+ * the outcomes leases report. State changes are emitted (`events`) for logs and metrics;
+ * nothing else writes state.
  */
 export class BackendPool {
   readonly name: string
@@ -159,66 +152,45 @@ export class BackendPool {
   }
 
   /**
-   * A usable backend chosen by the algorithm, already counted as in flight; undefined if none.
-   * `exclude` lists backends already tried by this request (retries go elsewhere when they can).
+   * A usable backend chosen by the algorithm, leased: counted in flight until the lease ends
+   * (lib/pool/lease.ts), which is the only way back. Undefined if none is usable. `exclude`
+   * lists backends already tried by this request (retries go elsewhere when they can).
    */
-  acquire (ctx: SelectionContext, exclude?: readonly Backend[]): Backend | undefined {
+  acquire (ctx: SelectionContext, exclude?: readonly Backend[]): Lease | undefined {
     const usable = this.usablePredicate(exclude)
     let b = this.algorithm.pick(ctx, usable)
     // A retry may go back to a tried backend only when nothing else is usable.
     if (b === undefined && exclude !== undefined && exclude.length > 0) b = this.algorithm.pick(ctx, this.usablePredicate(undefined))
-    if (b !== undefined) {
-      b.inFlight++
-      b.requests++
-      b.breaker?.onDispatch()
+    if (b === undefined) return undefined
+    b.inFlight++
+    b.requests++
+    b.breaker?.onDispatch()
+    return new Lease(b, this.hooks)
+  }
+
+  /**
+   * How leases end (the pool's side, made once): releasing ends the in-flight count taken by
+   * acquire(); an outcome feeds the breaker, outlier detection and the algorithm; an abandoned
+   * attempt (the client went away first) says nothing about the backend, so only a half-open
+   * trial slot is given back.
+   */
+  private readonly hooks: LeaseHooks = {
+    release: (b) => {
+      b.inFlight--
+      if (b.inFlight === 0 && b.draining) settleDrain(b)
+    },
+    abandon: (b) => { b.breaker?.abandon() },
+    record: (b, result) => {
+      if (!result.ok) b.errors++
+      b.breaker?.record(result.ok)
+      // Outlier detection applies its own failure statuses; here only transport failures are !ok.
+      this.outliers?.record(b.id, { ok: result.reason === undefined || result.reason === 'status', status: result.status, reason: result.reason })
+      this.algorithm.observe?.(b, result)
+    },
+    connections: (b, kind, delta) => {
+      if (kind === 'websocket') b.websockets += delta
+      else b.tcpConnections += delta
     }
-    return b
-  }
-
-  /**
-   * The one release path: ends the in-flight count taken by acquire() and records the outcome.
-   * An abandoned attempt (the client went away first) says nothing about the backend: only its
-   * in-flight count and a half-open trial slot are given back.
-   */
-  release (b: Backend, result: AttemptResult | undefined): void {
-    b.inFlight--
-    if (b.inFlight === 0 && b.draining) settleDrain(b)
-    if (result === undefined) return
-    if (result.reason === 'abandoned') {
-      b.breaker?.abandon()
-      return
-    }
-    this.record(b, result)
-  }
-
-  /**
-   * The outcome of an acquire whose in-flight count is kept (a connection that was established
-   * and stays open): feeds the breaker, outlier detection and the algorithm. release(b,
-   * undefined) gives the count back later.
-   */
-  record (b: Backend, result: AttemptResult): void {
-    if (!result.ok) b.errors++
-    b.breaker?.record(result.ok)
-    // Outlier detection applies its own failure statuses; here only transport failures are !ok.
-    this.outliers?.record(b.id, { ok: result.reason === undefined || result.reason === 'status', status: result.status, reason: result.reason })
-    this.algorithm.observe?.(b, result)
-  }
-
-  /**
-   * A long-lived connection to `b` (taken with acquire()) was established after `latencyMs`:
-   * the success is recorded now and the connection stays counted in flight until disconnected().
-   */
-  connected (b: Backend, kind: ConnectionKind, latencyMs: number): void {
-    if (kind === 'websocket') b.websockets++
-    else b.tcpConnections++
-    this.record(b, { ok: true, latencyMs, inFlight: b.inFlight, status: 0, reason: undefined })
-  }
-
-  /** A connection counted by connected() closed. */
-  disconnected (b: Backend, kind: ConnectionKind): void {
-    if (kind === 'websocket') b.websockets--
-    else b.tcpConnections--
-    this.release(b, undefined)
   }
 
   /** Whether some backend other than those in `tried` could take a request now. */

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import adminRoutes, { tokenCheck } from '../routes/admin.js'
 import adminConfigRoutes from '../routes/admin-config.js'
+import { gatewayErrorHandler } from '../lib/http/error-reply.js'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import type { FastifyPluginCallback } from 'fastify'
 
@@ -39,6 +40,8 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
     // The admin routes' own timings are not the gateway's traffic.
     routeMetrics: { enabled: false }
   })
+  // Every error of the admin server (a failed schema, a thrown GatewayError, a bug) in the catalogue's shape.
+  admin.setErrorHandler(gatewayErrorHandler({ badRequest: 'GW_ADMIN_BAD_REQUEST' }))
   // OpenAPI document of the admin routes, served at /docs/json.
   await admin.register(swagger, { openapi: { info: { title: 'UltraBalancer admin API', version: '1' } } })
   admin.get('/docs/json', { schema: { hide: true } }, async () => admin.swagger())

@@ -1,12 +1,12 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { compileRoutes } from '../lib/router.js'
-import { Proxy } from '../lib/proxy/proxy.js'
+import { HttpProxy } from '../lib/proxy/proxy.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The request path for proxied traffic (route match, selection, dispatch). */
-    proxy: Proxy
+    proxy: HttpProxy
   }
 }
 
@@ -16,7 +16,7 @@ declare module 'fastify' {
  */
 async function proxyPlugin (app: FastifyInstance): Promise<void> {
   const cfg = app.gatewayConfig
-  const proxy = new Proxy({
+  const proxy = new HttpProxy({
     router: compileRoutes(cfg.routes, app.pools),
     trustProxy: cfg.listen.trustProxy,
     accessLog: cfg.log.access,

@@ -9,6 +9,7 @@ import { createClientServer } from '../lib/client-limits.js'
 import type { TrafficSwitch } from '../lib/traffic-switch.js'
 import { toOriginForm } from '../lib/proxy/request-target.js'
 import { GatewayError } from '../lib/errors.js'
+import { gatewayErrorHandler, replyError } from '../lib/http/error-reply.js'
 import proxyRoutes from '../routes/proxy.js'
 
 declare module 'fastify' {
@@ -67,11 +68,6 @@ function requestId (req: IncomingMessage): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`
 }
 
-/** Catalogue errors raised inside Fastify's own lifecycle (not the proxy's), same JSON shape. */
-function replyError (reply: FastifyReply, id: string, e: GatewayError): void {
-  void reply.code(e.status).header('x-request-id', id).type('application/json; charset=utf-8').send(e.toBody())
-}
-
 /**
  * Client traffic is handled by a "generation": a Fastify instance of its own (it never listens)
  * holding what a reload may change but Fastify cannot change once started: the middleware
@@ -96,19 +92,11 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
       // Never listens: the client listener's server calls its routing (TrafficSwitch).
       serverFactory: (handler) => createServer(handler),
       // Fastify's own 400 for a URL it cannot decode, in the catalogue's shape.
-      frameworkErrors: (_err, req, reply) => { replyError(reply as FastifyReply, req.id, new GatewayError('GW_BAD_REQUEST')) }
+      frameworkErrors: (_err, _req, reply) => { void replyError(reply as FastifyReply, new GatewayError('GW_BAD_REQUEST')) }
     }) as unknown as FastifyInstance
-    instance.setNotFoundHandler((req, reply) => { replyError(reply, req.id, new GatewayError('GW_ROUTE_NOT_FOUND')) })
-    instance.setErrorHandler((err, req, reply) => {
-      // Errors thrown on purpose by our own hooks (the rate limiter) carry a catalogue code.
-      const e = err as { statusCode?: number, error?: string, message?: string }
-      if (e.statusCode !== undefined && e.statusCode < 500 && typeof e.error === 'string' && e.error.startsWith('GW_')) {
-        void reply.code(e.statusCode).header('x-request-id', req.id).type('application/json; charset=utf-8').send(JSON.stringify({ error: e.error, message: e.message }))
-        return
-      }
-      req.log.error({ reqId: req.id, err }, 'unhandled error')
-      replyError(reply, req.id, new GatewayError('GW_INTERNAL', [], err))
-    })
+    instance.setNotFoundHandler((_req, reply) => { void replyError(reply, new GatewayError('GW_ROUTE_NOT_FOUND')) })
+    // Errors thrown by hooks (the rate limiter's GW_RATE_LIMITED, a middleware plugin's bug).
+    instance.setErrorHandler(gatewayErrorHandler({ badRequest: 'GW_BAD_REQUEST' }))
     const upgrades = new EventEmitter()
     // Upgrades reach this generation's @fastify/websocket through its own emitter only.
     await instance.register(fastifyWebsocket, { options: { server: upgrades as unknown as Server } })

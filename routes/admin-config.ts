@@ -4,6 +4,8 @@ import type {} from '@fastify/swagger' // adds summary to route schemas
 import type { GatewayConfig } from '../lib/config/types.js'
 import { ConfigError, loadConfigFile, loadConfigText } from '../lib/config/load.js'
 import { loadAlgorithmModules } from '../lib/config/modules.js'
+import { GatewayError } from '../lib/errors.js'
+import { replyError } from '../lib/http/error-reply.js'
 
 export interface AdminConfigRoutesOptions {
   /** The config in force now (it changes with reloads). */
@@ -46,7 +48,7 @@ export default async function adminConfigRoutes (app: FastifyInstance, opts: Adm
       return { ok: true, ...(await fn() as object) }
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err
-      return await reply.code(400).send({ ok: false, error: err.code, issues: err.issues })
+      return await replyError(reply, err, { ok: false, issues: err.issues })
     }
   }
 
@@ -63,7 +65,7 @@ export default async function adminConfigRoutes (app: FastifyInstance, opts: Adm
 
   app.post('/admin/config/reload', { schema: { summary: 'Re-read the config file and apply it' } },
     async (_req, reply) => {
-      if (opts.configPath === undefined) return await reply.code(409).send({ ok: false, error: 'GW_ADMIN_CONFLICT', message: 'the gateway was not started from a config file' })
+      if (opts.configPath === undefined) throw new GatewayError('GW_ADMIN_CONFLICT', ['the gateway was not started from a config file'])
       return await configResult(reply, async () => await opts.reload(loadConfigFile(opts.configPath!, process.env)))
     })
 }

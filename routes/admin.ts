@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type {} from '@fastify/swagger' // adds summary to route schemas
 import type { BackendPool } from '../lib/pool.js'
 import { GatewayError, type ErrorCode } from '../lib/errors.js'
+import { replyError } from '../lib/http/error-reply.js'
 import { parseBackendUrl } from '../lib/config/pools.js'
 
 export interface AdminRoutesOptions {
@@ -28,8 +29,7 @@ const BackendChange = Type.Object({
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
 
 function fail (reply: FastifyReply, code: ErrorCode, ...args: string[]): FastifyReply {
-  const e = new GatewayError(code, args)
-  return reply.code(e.status).type('application/json; charset=utf-8').send(e.toBody())
+  return replyError(reply, new GatewayError(code, args))
 }
 
 /** An onRequest hook that lets only `Authorization: Bearer <token>` through (constant-time compare). */
@@ -50,11 +50,6 @@ export function tokenCheck (token: string): (req: FastifyRequest, reply: Fastify
 export default async function adminRoutes (app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
   const { pools } = opts
   if (opts.token !== '') app.addHook('onRequest', tokenCheck(opts.token))
-  app.setErrorHandler((err: Error & { validation?: unknown, statusCode?: number }, _req, reply) => {
-    if (err.validation !== undefined) return fail(reply, 'GW_ADMIN_BAD_REQUEST', err.message)
-    app.log.error({ err }, 'admin request failed')
-    return fail(reply, 'GW_INTERNAL')
-  })
 
   const poolOf = (name: string, reply: FastifyReply): BackendPool | undefined => {
     const pool = pools.get(name)

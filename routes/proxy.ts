@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest,
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pluginModule } from '../lib/config/modules.js'
 import type { PluginConfig } from '../lib/config/types.js'
-import type { Proxy } from '../lib/proxy/proxy.js'
+import type { HttpProxy } from '../lib/proxy/proxy.js'
 import rateLimit from '@fastify/rate-limit'
 import { GatewayError } from '../lib/errors.js'
 
@@ -19,7 +19,7 @@ declare module 'fastify' {
  * stream straight from the client socket to the backend, never parsed or buffered.
  */
 export interface ProxyRoutesOptions {
-  proxy: Proxy
+  proxy: HttpProxy
   /** Handles a request that arrived as an upgrade (plugins/connections.ts). */
   upgrade: (req: IncomingMessage, res: ServerResponse, requestId: string) => void
   /** Middleware plugins, registered in this scope before the route. */
@@ -66,7 +66,7 @@ export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRout
  * adds the first limit or removes the last builds a new generation (plugins/traffic.ts), and
  * the limits themselves follow every reload.
  */
-async function registerRateLimits (app: FastifyInstance, proxy: Proxy): Promise<void> {
+async function registerRateLimits (app: FastifyInstance, proxy: HttpProxy): Promise<void> {
   await app.register(rateLimit, {
     global: true,
     hook: 'onRequest',
@@ -81,9 +81,7 @@ async function registerRateLimits (app: FastifyInstance, proxy: Proxy): Promise<
     },
     max: (req) => proxy.routeOf(req.raw)?.rateLimit?.max ?? 1,
     timeWindow: (req) => proxy.routeOf(req.raw)?.rateLimit?.window ?? 60_000,
-    errorResponseBuilder: (_req, ctx) => {
-      const e = new GatewayError('GW_RATE_LIMITED', [Math.ceil(ctx.ttl / 1000)])
-      return { statusCode: e.status, error: e.code, message: e.message }
-    }
+    // Thrown by the limiter's hook; the generation's error handler renders it like any other.
+    errorResponseBuilder: (_req, ctx) => new GatewayError('GW_RATE_LIMITED', [Math.ceil(ctx.ttl / 1000)])
   })
 }

@@ -22,7 +22,7 @@ t.test('shape: code, name, issues, catalogue fields', async (t) => {
   t.ok(err instanceof GatewayError, 'a catalogue error, so an admin endpoint can send it as is')
   t.equal(err.name, 'ConfigError')
   t.equal(err.code, 'GW_CONFIG_INVALID')
-  t.equal(err.status, codes.GW_CONFIG_INVALID.status)
+  t.equal(err.statusCode, codes.GW_CONFIG_INVALID.status)
   t.equal(err.retryable, false)
   t.same(err.issues, [
     { path: 'listen.prot', line: 2, message: 'unknown key; did you mean port?' },

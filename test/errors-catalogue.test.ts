@@ -23,7 +23,7 @@ t.test('every catalogue entry is documented with the same status, origin and ret
 t.test('GatewayError fills placeholders, keeps the cause, and renders the client body', async (t) => {
   const cause = new Error('connect ECONNREFUSED 10.0.0.1:80')
   const e = new GatewayError('GW_NO_BACKEND', ['web'], cause)
-  t.equal(e.status, 503)
+  t.equal(e.statusCode, 503)
   t.equal(e.cause, cause)
   t.same(JSON.parse(e.toBody()), { error: 'GW_NO_BACKEND', message: 'No backend of pool "web" is ready to take the request; try again later' })
   t.notMatch(e.toBody(), /ECONNREFUSED|10\.0\.0\.1/)

@@ -5,6 +5,7 @@ import type { BackendPool, ConnectionKind } from '../pool.js'
 import type { MetricsConfig } from '../config/types.js'
 import type { CircuitState } from '../resilience/breaker.js'
 import { METHOD_LABELS, type Recorder } from './types.js'
+import type { AttemptFailure } from '../errors.js'
 
 const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, open: 1, 'half-open': 2 }
 const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.map((m, i) => [m, i]))
@@ -102,7 +103,7 @@ export class PrometheusRecorder implements Recorder {
     this.children(pool, backend).rtt.observe(seconds)
   }
 
-  upstreamError (pool: BackendPool, backend: Backend, reason: string): void {
+  upstreamError (pool: BackendPool, backend: Backend, reason: AttemptFailure): void {
     const c = this.children(pool, backend)
     let child = c.errors.get(reason)
     if (child === undefined) {
@@ -112,7 +113,7 @@ export class PrometheusRecorder implements Recorder {
     child.inc()
   }
 
-  retry (pool: BackendPool, reason: string): void {
+  retry (pool: BackendPool, reason: AttemptFailure): void {
     this.retries.labels(pool.name, reason).inc()
   }
 

@@ -5,6 +5,7 @@ import type { BackendPool, ConnectionKind } from '../pool.js'
 import type { StatsdConfig } from '../config/types.js'
 import type { CircuitState } from '../resilience/breaker.js'
 import { methodLabel, type Recorder } from './types.js'
+import type { AttemptFailure } from '../errors.js'
 
 /** StatsD names use "." as separator: other characters of ids become "_". */
 function part (s: string): string {
@@ -71,11 +72,11 @@ export class StatsdRecorder implements Recorder {
     else this.client.timing(`backend_response.${n.path}`, seconds * 1000)
   }
 
-  upstreamError (pool: BackendPool, backend: Backend, reason: string): void {
+  upstreamError (pool: BackendPool, backend: Backend, reason: AttemptFailure): void {
     this.count('upstream_errors', pool, backend, 'reason', reason)
   }
 
-  retry (pool: BackendPool, reason: string): void {
+  retry (pool: BackendPool, reason: AttemptFailure): void {
     if (this.cfg.dogstatsd) this.client.increment('retries', 1, [`pool:${part(pool.name)}`, `reason:${reason}`])
     else this.client.increment(`retries.${part(pool.name)}.${reason}`)
   }

@@ -11,6 +11,7 @@
 import type { Backend } from '../backend.js'
 import type { BackendPool, ConnectionKind } from '../pool.js'
 import type { CircuitState } from '../resilience/breaker.js'
+import type { AttemptFailure } from '../errors.js'
 
 export interface Recorder {
   /** A request finished (after all its attempts): client-side time through the gateway. */
@@ -20,9 +21,9 @@ export interface Recorder {
   /** Time from dispatch to the backend's response headers, per attempt that got an answer. */
   backendResponse (pool: BackendPool, backend: Backend, seconds: number): void
   /** An attempt failed: reason connect | timeout | reset | tls | protocol | status. */
-  upstreamError (pool: BackendPool, backend: Backend, reason: string): void
+  upstreamError (pool: BackendPool, backend: Backend, reason: AttemptFailure): void
   /** A retry was sent, and why the previous attempt failed. */
-  retry (pool: BackendPool, reason: string): void
+  retry (pool: BackendPool, reason: AttemptFailure): void
   /** A circuit changed state. */
   circuit (pool: BackendPool, backend: Backend, from: CircuitState, to: CircuitState): void
   /** An active health probe finished. */

@@ -2,14 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import type { Backend } from '../backend.js'
-import { applyRules, forwardPath, type CompiledRoute } from '../router.js'
+import type { CompiledRoute } from '../router.js'
 import type { SelectionContext } from '../../algorithms/types.js'
-import { GatewayError } from '../errors.js'
-import { responseHeaders } from './headers.js'
-import { mapUpstreamError, type FailureReason } from './upstream-errors.js'
-import { sendError } from './respond.js'
-import { Attempt } from './attempt.js'
+import type { Lease } from '../pool/lease.js'
+import type { Failover } from '../resilience/failover.js'
 import type { Recorder } from '../metrics/types.js'
+import { GatewayError, type AttemptFailure, type FailureReason } from '../errors.js'
+import { mapUpstreamError } from './upstream-errors.js'
+import { sendError } from './respond.js'
+import { downstreamHeaders, forwardPath, hostFor, type UpstreamHeaders } from './rewrite.js'
+import { Attempt, type AttemptOwner } from './attempt.js'
 
 /** What a call reports when it ends, once: the proxy logs it and feeds metrics. */
 export interface CallReport {
@@ -22,7 +24,7 @@ export interface CallReport {
 export interface CallOwner {
   /** True while the gateway shuts down: responses then ask the client to close the connection. */
   readonly closing: boolean
-  /** Where attempts and retries are recorded (metrics). */
+  /** Where backend response times are recorded (metrics). */
   readonly recorder: Recorder
   finished (report: CallReport): void
 }
@@ -35,11 +37,8 @@ export interface CallPlan {
   route: CompiledRoute
   ctx: SelectionContext
   requestId: string
-  /** Headers to send upstream; `hostIndex` is where the Host value sits (rewritten per backend). */
-  headers: string[]
-  hostIndex: number
-  /** Send the backend's own host:port as Host (pool hostHeader: backend, or no client Host). */
-  backendHost: boolean
+  /** Headers to send upstream (the Host value is set per backend when the pool wants that). */
+  upstream: UpstreamHeaders
   /** null: no body; a Buffer can be sent again; a stream only once. */
   body: Readable | Buffer | null
   /** Sticky sessions need a Set-Cookie on the answer when the backend changes. */
@@ -48,85 +47,80 @@ export interface CallPlan {
 
 /**
  * One client request, across one or more attempts at backends. Each attempt is an undici
- * dispatch handler of its own (lib/proxy/attempt.ts) and releases its backend exactly once. The
- * answer streams to the client as it arrives, with backpressure both ways.
- *
- * Retries (pool `retry`): only for methods the policy allows, only while nothing of the answer
- * has reached the client, only with a body that can be sent again, only within the pool's retry
- * budget, each to a backend not tried yet when there is one, after a capped, jittered backoff.
+ * dispatch handler of its own (lib/proxy/attempt.ts) holding one lease. The answer streams to
+ * the client as it arrives, with backpressure both ways. Whether a failed attempt is tried again
+ * is the failover's decision (lib/resilience/failover.ts), the same as for WebSocket and TCP;
+ * this call tells it what HTTP knows: whether anything of the answer reached the client.
  *
  * Contract: finish() runs exactly once, whatever happens (answer, error, client abort).
  */
-export class ProxyCall {
+export class ProxyCall implements AttemptOwner {
   readonly start = performance.now()
   status = 0
   bytes = 0
-  retries = 0
   /** The backend of the latest attempt. */
   backend: Backend
-  private readonly tried: Backend[] = []
   private current: Attempt | undefined
-  private retryTimer: NodeJS.Timeout | undefined
+  private cancelBackoff: (() => void) | undefined
   private done = false
   private clientGone = false
-  private readonly retryable: boolean
 
   constructor (
-    readonly owner: CallOwner,
+    private readonly owner: CallOwner,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly plan: CallPlan,
-    first: Backend
+    private readonly failover: Failover,
+    first: Lease
   ) {
-    this.backend = first
-    const body = plan.body
-    this.retryable = plan.route.pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
+    this.backend = first.backend
     res.once('close', this.onClientClose)
     this.dispatch(first)
   }
 
   get route (): CompiledRoute { return this.plan.route }
   get requestId (): string { return this.plan.requestId }
+  /** Retries sent for this request. */
+  get retries (): number { return this.failover.retries }
 
-  /** Sends the request to `backend` (already acquired from the pool). */
-  private dispatch (backend: Backend): void {
+  /** Sends the request to the leased backend. */
+  private dispatch (lease: Lease): void {
+    const backend = lease.backend
     this.backend = backend
-    this.tried.push(backend)
     const plan = this.plan
-    if (plan.backendHost) plan.headers[plan.hostIndex + 1] = backend.authority
-    const attempt = new Attempt(this, backend)
+    hostFor(plan.upstream, backend.authority)
+    const attempt = new Attempt(this, lease)
     this.current = attempt
-    const perTry = Math.min(plan.route.pool.retry.perTryTimeout, plan.route.pool.config.timeouts.request)
+    const pool = plan.route.pool
+    const perTry = Math.min(pool.retry.perTryTimeout, pool.config.timeouts.request)
     backend.dispatcher.dispatch({
-      path: forwardPath(plan.route, backend.basePath, this.req.url!),
+      path: forwardPath(plan.route.rewrite, backend.basePath, this.req.url!),
       method: this.req.method!,
-      headers: plan.headers,
+      headers: plan.upstream.headers,
       body: plan.body,
       ...(perTry > 0 ? { headersTimeout: perTry } : {})
     }, attempt)
   }
 
-  /** The client is gone: attempts abort as soon as they can. */
   get gone (): boolean { return this.clientGone }
 
-  /**
-   * An attempt got its answer's status. Returns false when the answer is to be thrown away and
-   * retried (the attempt then aborts itself); true when it goes to the client.
-   */
+  /** Nothing irrevocable has happened: the request may be sent again. */
+  private canResend (): boolean {
+    return !this.clientGone && !this.owner.closing && !this.res.headersSent
+  }
+
   answer (attempt: Attempt, statusCode: number, rawHeaders: Buffer[]): boolean {
     const pool = this.plan.route.pool
-    // A status is retried only where another backend can answer: with none left, the
-    // backend's own answer is better than a 503 from the gateway.
-    if (pool.retry.retriesStatus(statusCode) && pool.hasUsableBesides(this.tried) && this.mayRetry()) {
-      attempt.release(false, statusCode, 'status')
+    const ms = attempt.latencyMs()
+    this.owner.recorder.backendResponse(pool, attempt.backend, ms / 1000)
+    if (this.failover.retriesAnswer(attempt.lease, statusCode, ms, this.canResend())) {
       this.retry('status')
       return false
     }
     this.status = statusCode
     const res = this.res
     if (this.owner.closing) res.shouldKeepAlive = false
-    let headers = responseHeaders(rawHeaders, this.plan.requestId)
-    if (this.plan.route.responseRules !== undefined) headers = applyRules(headers, this.plan.route.responseRules)
+    const headers = downstreamHeaders(this.plan.route.rewrite, rawHeaders, this.plan.requestId)
     if (this.plan.sticky) {
       const cookie = pool.affinity(this.plan.ctx, attempt.backend)
       if (cookie !== undefined) headers.push('set-cookie', cookie)
@@ -135,7 +129,6 @@ export class ProxyCall {
     return true
   }
 
-  /** Passes a backend's 103 Early Hints on (their Link headers), before the final answer. */
   earlyHints (rawHeaders: Buffer[]): void {
     if (this.res.headersSent) return
     const links: string[] = []
@@ -145,7 +138,6 @@ export class ProxyCall {
     if (links.length > 0) this.res.writeEarlyHints({ link: links })
   }
 
-  /** Body bytes of the answer; false asks undici to pause the backend until 'drain'. */
   data (chunk: Buffer, resume: () => void): boolean {
     this.bytes += chunk.length
     if (this.res.write(chunk)) return true
@@ -158,54 +150,45 @@ export class ProxyCall {
     this.finish(undefined, undefined)
   }
 
-  /** An attempt failed (already released). Retry, or answer with the catalogue error. */
+  /** An attempt failed: its lease ends here; then retry, or answer with the catalogue error. */
   failed (attempt: Attempt, err: Error): void {
+    const lease = attempt.lease
     if (this.clientGone) {
+      // A client that left is not the backend's fault.
+      lease.abandon()
       this.finish(undefined, 'client')
       return
     }
-    const { error, reason } = mapUpstreamError(err)
-    if (reason !== 'client' && this.plan.route.pool.retry.retriesReason(reason) && this.mayRetry()) {
-      this.retry(reason, error)
+    const mapped = mapUpstreamError(err)
+    const ms = attempt.latencyMs()
+    if (mapped.reason === 'client') {
+      // The client's own request was at fault (its body did not match its Content-Length).
+      lease.done({ ok: true, status: attempt.status, reason: undefined, latencyMs: ms })
+    } else if (this.failover.failed(lease, mapped, ms, attempt.status, this.canResend())) {
+      this.retry(mapped.reason, mapped.error)
       return
     }
-    this.fail(error, reason)
+    this.fail(mapped.error, mapped.reason)
   }
 
   private fail (error: GatewayError, reason: FailureReason): void {
-    if (this.res.headersSent) {
-      // Part of the answer is already out: cut the connection so the client cannot take a
-      // truncated body for a whole one. Logged and counted as the failure it is.
-      this.res.destroy()
-      this.status = error.status
-    } else {
-      this.status = error.status
-      sendError(this.res, error, this.plan.requestId, !this.req.complete)
-    }
+    this.status = error.statusCode
+    // Part of the answer may be out already: sendError then cuts the connection, so the client
+    // cannot take a truncated body for a whole one. Logged and counted as the failure it is.
+    sendError(this.res, error, this.plan.requestId, !this.req.complete)
     this.finish(error, reason)
   }
 
-  private mayRetry (): boolean {
-    const policy = this.plan.route.pool.retry
-    return this.retryable && !this.clientGone && !this.owner.closing && !this.res.headersSent &&
-      this.tried.length < policy.attempts && policy.budget.tryAcquire()
-  }
-
   /** Waits the backoff, then tries another backend (or the same one when it is the only one). */
-  private retry (reason: string, lastError?: GatewayError): void {
-    this.owner.recorder.retry(this.plan.route.pool, reason)
-    this.retries++
+  private retry (reason: AttemptFailure, lastError?: GatewayError): void {
     this.current = undefined
-    const pool = this.plan.route.pool
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
+    this.cancelBackoff = this.failover.backoff(reason, () => {
+      this.cancelBackoff = undefined
       if (this.clientGone) return this.finish(undefined, 'client')
-      const next = pool.acquire({ attempt: this.retries, key: this.plan.ctx.key }, this.tried)
-      if (next === undefined) {
-        return this.fail(lastError ?? new GatewayError('GW_NO_BACKEND', [pool.name]), 'connect')
-      }
+      const next = this.failover.lease()
+      if (next === undefined) return this.fail(lastError ?? new GatewayError('GW_NO_BACKEND', [this.plan.route.pool.name]), 'connect')
       this.dispatch(next)
-    }, pool.retry.delay(this.retries))
+    })
   }
 
   private readonly onClientClose = (): void => {
@@ -213,9 +196,9 @@ export class ProxyCall {
     this.clientGone = true
     // Ended by someone else (the client error handler answered 400/408): log that status.
     this.status = this.res.writableEnded ? this.res.statusCode : CLIENT_CLOSED
-    if (this.retryTimer !== undefined) {
-      clearTimeout(this.retryTimer)
-      this.retryTimer = undefined
+    if (this.cancelBackoff !== undefined) {
+      this.cancelBackoff()
+      this.cancelBackoff = undefined
       this.finish(undefined, 'client')
       return
     }

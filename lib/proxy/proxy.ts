@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
-import { applyRules, type CompiledRoute, type Router } from '../router.js'
+import type { CompiledRoute, Router } from '../router.js'
 import type { Backend } from '../backend.js'
 import type { BackendPool } from '../pool.js'
 import type { Recorder } from '../metrics/types.js'
 import { GatewayError } from '../errors.js'
 import type { SelectionContext } from '../../algorithms/types.js'
-import { forwardHeaders, scanRequestHeaders, type RequestScan } from './headers.js'
+import { scanRequestHeaders, type RequestScan } from './headers.js'
+import { upstreamHeaders } from './rewrite.js'
+import { Failover } from '../resilience/failover.js'
 import { ProxyCall, type CallOwner, type CallReport } from './call.js'
 import { BodyLimit } from './body-limit.js'
 import { sendError } from './respond.js'
@@ -24,15 +26,15 @@ export interface ProxyOptions {
   recorder: Recorder
 }
 
-/** The context of a first attempt at a pool whose algorithm needs no request key. */
-const FIRST_ATTEMPT: SelectionContext = Object.freeze({ attempt: 0, key: undefined })
+/** The context of a request to a pool whose algorithm needs no request key. */
+const NO_KEY: SelectionContext = Object.freeze({ attempt: 0, key: undefined })
 
 /**
  * The request path: route match, body limit, backend selection, dispatch. Built once per
  * config; everything per route and per backend was precomputed at load, so a request only
  * reads. The proxy writes one access line and, on failure, one error line per request.
  */
-export class Proxy implements CallOwner {
+export class HttpProxy implements CallOwner {
   closing = false
   private router: Router
   private readonly trustProxy: boolean
@@ -73,11 +75,6 @@ export class Proxy implements CallOwner {
 
   private match (req: IncomingMessage, host: string): CompiledRoute | undefined {
     return this.router.match(req.method!, this.router.usesHost ? routingHost(host) : '', req.url!, req)
-  }
-
-  /** Whether any route of the current config has a rate limit. */
-  get rateLimited (): boolean {
-    return this.router.rateLimited
   }
 
   handle (req: IncomingMessage, res: ServerResponse, requestId: string): void {
@@ -126,32 +123,23 @@ export class Proxy implements CallOwner {
   private forward (req: IncomingMessage, res: ServerResponse, requestId: string, route: CompiledRoute,
     scan: RequestScan, host: string, body: Readable | Buffer | null): void {
     const pool = route.pool
-    const ctx = pool.keySource === undefined
-      ? FIRST_ATTEMPT
-      : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
-    const backend = pool.acquire(ctx)
-    if (backend === undefined) {
+    const ctx = pool.keySource === undefined ? NO_KEY : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
+    const resendable = pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
+    const failover = new Failover(pool, this.recorder, ctx.key, resendable)
+    const lease = failover.lease()
+    if (lease === undefined) {
       return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]), pool)
     }
-    pool.retry.budget.recordRequest()
     // Only now, with a route, a body within limits and a backend, is the client invited to send.
     if (scan.expect && body !== null && !Buffer.isBuffer(body)) res.writeContinue()
-    const backendHost = pool.config.hostHeader === 'backend' || host === ''
-    const hostIndex = scan.headers.length
-    let headers = forwardHeaders(scan, {
+    const upstream = upstreamHeaders(route.rewrite, scan, {
       clientIp: req.socket.remoteAddress ?? '',
-      proto: 'http',
-      host: backendHost ? backend.authority : host,
-      clientHost: host,
-      requestId
+      host,
+      requestId,
+      backendHost: pool.config.hostHeader === 'backend'
     })
-    let hostAt = hostIndex
-    if (route.requestRules !== undefined) {
-      headers = applyRules(headers, route.requestRules)
-      hostAt = headers.indexOf('host')
-    }
     // eslint-disable-next-line no-new
-    new ProxyCall(this, req, res, { route, ctx, requestId, headers, hostIndex: hostAt, backendHost, body, sticky: pool.hasAffinity }, backend)
+    new ProxyCall(this, req, res, { route, ctx, requestId, upstream, body, sticky: pool.hasAffinity }, failover, lease)
   }
 
   finished (r: CallReport): void {
@@ -183,9 +171,9 @@ export class Proxy implements CallOwner {
   /** Answers without a backend (404, 413, 503, …): one access line, nothing forwarded. */
   private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError, pool?: BackendPool): void {
     sendError(res, err, requestId, hasBody && !req.complete)
-    this.recorder.rejected(pool, req.method!, err.status)
-    if (this.accessLog && (this.accessSample >= 1 || err.status >= 500 || Math.random() < this.accessSample)) {
-      this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.status, error: err.code }, 'access')
+    this.recorder.rejected(pool, req.method!, err.statusCode)
+    if (this.accessLog && (this.accessSample >= 1 || err.statusCode >= 500 || Math.random() < this.accessSample)) {
+      this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.statusCode, error: err.code }, 'access')
     }
   }
 }

@@ -1,30 +1,24 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { GatewayError, staticBodies } from '../errors.js'
-
-/** Seconds a client is told to wait after a 503 (no ready backend). */
-export const RETRY_AFTER_SECONDS = '1'
+import type { GatewayError } from '../errors.js'
+import { errorBody, errorHeaders } from '../http/error-headers.js'
 
 /**
- * Sends a catalogue error as the small JSON body clients get. When the request body was not read
- * to the end, the connection is closed after the answer: the rest of that body must not be
- * parsed as a next request.
+ * The proxy's renderer of catalogue errors, for Node's raw response objects and sockets (the
+ * Fastify lifecycle has its own, lib/http/error-reply.ts; both use lib/http/error-headers.ts).
+ * When the request body was not read to the end, the connection is closed after the answer: the
+ * rest of that body must not be parsed as a next request.
  */
 export function sendError (res: ServerResponse, err: GatewayError, requestId: string, bodyUnread: boolean): void {
   if (res.headersSent || res.destroyed) {
     res.destroy()
     return
   }
-  const body = staticBodies[err.code] ?? err.toBody()
-  const headers = [
-    'content-type', 'application/json; charset=utf-8',
-    'content-length', String(Buffer.byteLength(body)),
-    'cache-control', 'no-store'
-  ]
+  const body = errorBody(err)
+  const headers = [...errorHeaders(err), 'content-length', String(Buffer.byteLength(body))]
   if (requestId !== '') headers.push('x-request-id', requestId)
-  if (err.status === 503) headers.push('retry-after', RETRY_AFTER_SECONDS)
   if (bodyUnread) res.shouldKeepAlive = false
-  res.writeHead(err.status, headers)
+  res.writeHead(err.statusCode, headers)
   res.end(body)
 }
 
@@ -33,15 +27,12 @@ export function sendError (res: ServerResponse, err: GatewayError, requestId: st
  * (CONNECT, a refused WebSocket upgrade), then the connection is closed.
  */
 export function writeSocketError (socket: Socket, err: GatewayError, requestId: string): void {
-  const body = staticBodies[err.code] ?? err.toBody()
-  socket.end(
-    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\n` +
-    'Content-Type: application/json; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    'Cache-Control: no-store\r\n' +
-    (requestId !== '' ? `X-Request-Id: ${requestId}\r\n` : '') +
-    (err.status === 503 ? `Retry-After: ${RETRY_AFTER_SECONDS}\r\n` : '') +
-    'Connection: close\r\n\r\n' + body
-  )
+  const body = errorBody(err)
+  const h = errorHeaders(err)
+  let head = `HTTP/1.1 ${err.statusCode} ${STATUS_CODES[err.statusCode] ?? ''}\r\n`
+  for (let i = 0; i < h.length; i += 2) head += `${h[i]!}: ${h[i + 1]!}\r\n`
+  head += `content-length: ${Buffer.byteLength(body)}\r\n`
+  if (requestId !== '') head += `x-request-id: ${requestId}\r\n`
+  socket.end(head + 'connection: close\r\n\r\n' + body)
   socket.destroySoon()
 }

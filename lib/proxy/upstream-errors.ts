@@ -1,43 +1,51 @@
-import { GatewayError, type ErrorCode } from '../errors.js'
+import { GatewayError, type ErrorCode, type FailureReason } from '../errors.js'
 
-/** Why an upstream attempt failed, as metrics and logs label it. */
-export type FailureReason = 'connect' | 'timeout' | 'reset' | 'tls' | 'protocol' | 'client'
-
-interface Mapping { code: ErrorCode, reason: FailureReason }
+export type { FailureReason }
 
 /**
  * The one place where low-level errors (errno, undici, TLS) become catalogue errors. The
  * original stays as `cause` for the error log; clients only ever see the catalogue message.
  */
-const BY_CODE = new Map<string, Mapping>([
-  ['ECONNREFUSED', { code: 'GW_UPSTREAM_UNAVAILABLE', reason: 'connect' }],
-  ['EHOSTUNREACH', { code: 'GW_UPSTREAM_UNAVAILABLE', reason: 'connect' }],
-  ['ENETUNREACH', { code: 'GW_UPSTREAM_UNAVAILABLE', reason: 'connect' }],
-  ['EADDRNOTAVAIL', { code: 'GW_UPSTREAM_UNAVAILABLE', reason: 'connect' }],
-  ['ENOTFOUND', { code: 'GW_UPSTREAM_UNAVAILABLE', reason: 'connect' }],
-  ['EAI_AGAIN', { code: 'GW_UPSTREAM_UNAVAILABLE', reason: 'connect' }],
-  ['UND_ERR_CONNECT_TIMEOUT', { code: 'GW_UPSTREAM_CONNECT_TIMEOUT', reason: 'timeout' }],
-  ['UND_ERR_HEADERS_TIMEOUT', { code: 'GW_UPSTREAM_TIMEOUT', reason: 'timeout' }],
-  ['UND_ERR_BODY_TIMEOUT', { code: 'GW_UPSTREAM_TIMEOUT', reason: 'timeout' }],
-  ['ECONNRESET', { code: 'GW_UPSTREAM_RESET', reason: 'reset' }],
-  ['EPIPE', { code: 'GW_UPSTREAM_RESET', reason: 'reset' }],
-  ['UND_ERR_SOCKET', { code: 'GW_UPSTREAM_RESET', reason: 'reset' }],
-  ['UND_ERR_CLOSED', { code: 'GW_UPSTREAM_RESET', reason: 'reset' }],
+const BY_CODE = new Map<string, ErrorCode>([
+  ['ECONNREFUSED', 'GW_UPSTREAM_UNAVAILABLE'],
+  ['EHOSTUNREACH', 'GW_UPSTREAM_UNAVAILABLE'],
+  ['ENETUNREACH', 'GW_UPSTREAM_UNAVAILABLE'],
+  ['EADDRNOTAVAIL', 'GW_UPSTREAM_UNAVAILABLE'],
+  ['ENOTFOUND', 'GW_UPSTREAM_UNAVAILABLE'],
+  ['EAI_AGAIN', 'GW_UPSTREAM_UNAVAILABLE'],
+  ['UND_ERR_CONNECT_TIMEOUT', 'GW_UPSTREAM_CONNECT_TIMEOUT'],
+  ['UND_ERR_HEADERS_TIMEOUT', 'GW_UPSTREAM_TIMEOUT'],
+  ['UND_ERR_BODY_TIMEOUT', 'GW_UPSTREAM_TIMEOUT'],
+  ['ECONNRESET', 'GW_UPSTREAM_RESET'],
+  ['EPIPE', 'GW_UPSTREAM_RESET'],
+  ['UND_ERR_SOCKET', 'GW_UPSTREAM_RESET'],
+  ['UND_ERR_CLOSED', 'GW_UPSTREAM_RESET'],
   // The client's body did not match its own Content-Length: the client's fault.
-  ['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', { code: 'GW_BAD_REQUEST', reason: 'client' }]
+  ['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'GW_BAD_REQUEST']
 ])
+
+/** The reason each upstream error is labelled with; any other code is the client's ('client'). */
+const REASON_OF: Partial<Record<ErrorCode, FailureReason>> = {
+  GW_UPSTREAM_UNAVAILABLE: 'connect',
+  GW_UPSTREAM_CONNECT_TIMEOUT: 'timeout',
+  GW_UPSTREAM_TIMEOUT: 'timeout',
+  GW_UPSTREAM_RESET: 'reset',
+  GW_UPSTREAM_TLS: 'tls',
+  GW_UPSTREAM_ERROR: 'protocol'
+}
 
 const TLS_PREFIXES = ['ERR_TLS_', 'ERR_SSL_', 'CERT_', 'UNABLE_TO_', 'DEPTH_ZERO_', 'SELF_SIGNED_']
 
 export interface MappedError { error: GatewayError, reason: FailureReason }
 
 export function mapUpstreamError (err: unknown): MappedError {
-  if (err instanceof GatewayError) return { error: err, reason: err.origin === 'upstream' ? 'protocol' : 'client' }
+  const error = err instanceof GatewayError ? err : new GatewayError(catalogueCode(err), [], err)
+  return { error, reason: REASON_OF[error.code] ?? (error.origin === 'upstream' ? 'protocol' : 'client') }
+}
+
+function catalogueCode (err: unknown): ErrorCode {
   const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : ''
-  const m = BY_CODE.get(code)
-  if (m !== undefined) return { error: new GatewayError(m.code, [], err), reason: m.reason }
-  if (TLS_PREFIXES.some((p) => code.startsWith(p))) {
-    return { error: new GatewayError('GW_UPSTREAM_TLS', [], err), reason: 'tls' }
-  }
-  return { error: new GatewayError('GW_UPSTREAM_ERROR', [], err), reason: 'protocol' }
+  const mapped = BY_CODE.get(code)
+  if (mapped !== undefined) return mapped
+  return TLS_PREFIXES.some((p) => code.startsWith(p)) ? 'GW_UPSTREAM_TLS' : 'GW_UPSTREAM_ERROR'
 }

@@ -2,12 +2,11 @@ import type { RetryConfig } from '../config/types.js'
 import { RetryBudget } from './retry-budget.js'
 import { fullJitterBackoff } from './backoff.js'
 
-/** Failure reasons after which another backend may succeed. TLS and protocol errors repeat. */
-const RETRYABLE_REASONS = new Set(['connect', 'timeout', 'reset'])
-
 /**
  * A pool's retry rules, compiled once: which methods and statuses, how many tries, the backoff
- * and the budget. The proxy asks it per request; the budget is shared by the pool's requests.
+ * and the budget (shared by the pool's requests). Which failures are retryable is not decided
+ * here but by the error catalogue (lib/errors.ts `retryable`); lib/resilience/failover.ts
+ * combines the two for every protocol.
  */
 export class RetryPolicy {
   readonly attempts: number
@@ -33,10 +32,6 @@ export class RetryPolicy {
 
   retriesStatus (status: number): boolean {
     return this.statuses.has(status)
-  }
-
-  retriesReason (reason: string | undefined): boolean {
-    return reason !== undefined && RETRYABLE_REASONS.has(reason)
   }
 
   /** Wait before retry number `n` (1 for the first retry): capped exponential, full jitter. */

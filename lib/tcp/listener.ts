@@ -1,11 +1,13 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { TcpListenerConfig } from '../config/types.js'
-import type { Backend } from '../backend.js'
 import type { BackendPool } from '../pool.js'
+import type { Lease } from '../pool/lease.js'
 import type { Recorder } from '../metrics/types.js'
 import { Connections } from '../conn/registry.js'
+import { GatewayError } from '../errors.js'
 import { mapUpstreamError } from '../proxy/upstream-errors.js'
+import { Failover } from '../resilience/failover.js'
 import { TcpTunnel } from './tunnel.js'
 
 export interface TcpDeps {
@@ -17,10 +19,10 @@ export interface TcpDeps {
  * One layer-4 listener: each accepted connection is piped to a backend of its pool, chosen by
  * the pool's algorithm (keyed on the client IP for the hashing ones). A backend whose connect
  * fails (refused, unreachable, timeout) is recorded as a failure (breaker, outlier detection)
- * and, since no byte has been sent yet, the next backend is tried, up to the pool's
- * retry.attempts tries in all. The client's first bytes wait in its socket meanwhile. When no
+ * and, since no byte has been sent yet, another is tried by the same failover rules as HTTP
+ * requests (lib/resilience/failover.ts: retry.attempts, the budget, the backoff). The client's first bytes wait in its socket meanwhile. When no
  * backend is left the client connection is reset. An open connection counts in its backend's
- * in-flight number (least-connections balances open connections) until it closes.
+ * in-flight number (least-connections balances open connections): it holds its lease until it closes.
  */
 export class TcpListener {
   readonly server: Server
@@ -91,41 +93,42 @@ export class TcpListener {
     // paused, so its FIN is not read); the connect finishes and the tunnel then ends at once.
     const pool = this.pool
     const key = pool.keySource?.from === 'ip' ? client.remoteAddress : undefined
-    this.dial(client, pool, { attempt: 0, key }, [], performance.now())
+    // Nothing is sent to a backend before its connect succeeds, so every connect may fail over.
+    this.dial(client, new Failover(pool, this.deps.recorder, key, true), performance.now())
   }
 
-  private dial (client: Socket, pool: BackendPool, ctx: { attempt: number, key: string | undefined }, tried: Backend[], start: number): void {
-    const b = pool.acquire(ctx, tried)
-    if (b === undefined) {
-      this.deps.logger.warn({ pool: pool.name, listener: this.name, tried: tried.map((t) => t.id) }, 'tcp connection refused: no backend available')
+  private dial (client: Socket, failover: Failover, start: number): void {
+    const pool = failover.pool
+    const lease = failover.lease()
+    if (lease === undefined) {
+      this.deps.logger.warn({ pool: pool.name, listener: this.name }, 'tcp connection refused: no backend available')
       client.resetAndDestroy()
       return
     }
-    const { timeouts } = pool.config
+    const b = lease.backend
+    const started = performance.now()
     const upstream = connect({ host: b.hostname, port: b.port, allowHalfOpen: true, noDelay: true })
-    const timer = setTimeout(() => {
-      upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))
-    }, timeouts.connect)
+    const timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_CONNECT_TIMEOUT')) }, pool.config.timeouts.connect)
     const clientGone = (): void => {
       clearTimeout(timer)
       upstream.destroy()
-      pool.release(b, { ok: true, latencyMs: 0, inFlight: b.inFlight, status: 0, reason: 'abandoned' })
+      lease.abandon()
     }
     client.once('close', clientGone)
     const failed = (err: Error): void => {
       clearTimeout(timer)
       client.removeListener('close', clientGone)
-      const { reason } = mapUpstreamError(err)
-      pool.release(b, { ok: false, latencyMs: performance.now() - start, inFlight: b.inFlight, status: 0, reason: 'connect' })
-      this.deps.recorder.upstreamError(pool, b, reason)
-      tried.push(b)
-      if (client.destroyed) return
-      if (tried.length < pool.retry.attempts && pool.hasUsableBesides(tried)) {
-        this.deps.recorder.retry(pool, reason)
-        this.dial(client, pool, { attempt: ctx.attempt + 1, key: ctx.key }, tried, start)
+      const mapped = mapUpstreamError(err)
+      if (failover.failed(lease, mapped, performance.now() - started, 0, !client.destroyed)) {
+        const cancel = failover.backoff(mapped.reason, () => {
+          client.removeListener('close', cancel)
+          if (!client.destroyed) this.dial(client, failover, start)
+        })
+        client.once('close', cancel)
         return
       }
-      this.deps.logger.error({ pool: pool.name, backend: b.id, listener: this.name, reason, err }, 'tcp connect failed')
+      if (client.destroyed) return
+      this.deps.logger.error({ pool: pool.name, backend: b.id, listener: this.name, reason: mapped.reason, err }, 'tcp connect failed')
       client.resetAndDestroy()
     }
     upstream.once('error', failed)
@@ -135,22 +138,23 @@ export class TcpListener {
       client.removeListener('close', clientGone)
       if (client.destroyed) {
         upstream.destroy()
-        pool.release(b, { ok: true, latencyMs: 0, inFlight: b.inFlight, status: 0, reason: 'abandoned' })
+        lease.abandon()
         return
       }
-      this.open(client, upstream, pool, b, performance.now() - start)
+      this.open(client, upstream, pool, lease, performance.now() - start)
     })
   }
 
-  private open (client: Socket, upstream: Socket, pool: BackendPool, b: Backend, ms: number): void {
-    pool.connected(b, 'tcp', ms)
+  private open (client: Socket, upstream: Socket, pool: BackendPool, lease: Lease, ms: number): void {
+    const b = lease.backend
+    lease.hold('tcp', ms)
     const { recorder, logger } = this.deps
     recorder.connectionOpened('tcp', pool, b)
     const opened = performance.now()
     client.setNoDelay(true)
     const tunnel = new TcpTunnel(client, upstream, b, this.cfg.drainTimeout, this.cfg.idleTimeout, (end) => {
       this.connections.delete(tunnel)
-      pool.disconnected(b, 'tcp')
+      lease.done()
       recorder.connectionClosed('tcp', pool, b, end.bytesIn, end.bytesOut)
       logger.info({ listener: this.name, pool: pool.name, backend: b.id, client: client.remoteAddress, endedBy: end.endedBy, bytesIn: end.bytesIn, bytesOut: end.bytesOut, ms: Math.round(performance.now() - opened) }, 'tcp connection closed')
     })

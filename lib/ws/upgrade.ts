@@ -2,16 +2,18 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https'
 import { isIP, type Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Backend } from '../backend.js'
 import type { BackendPool } from '../pool.js'
+import type { Lease } from '../pool/lease.js'
 import type { Recorder } from '../metrics/types.js'
 import type { Connections } from '../conn/registry.js'
-import { applyRules, forwardPath, type CompiledRoute } from '../router.js'
+import type { CompiledRoute } from '../router.js'
 import { GatewayError } from '../errors.js'
-import { forwardHeaders, responseHeaders, scanRequestHeaders } from '../proxy/headers.js'
+import { scanRequestHeaders } from '../proxy/headers.js'
+import { downstreamHeaders, forwardPath, hostFor, upstreamHeaders, type UpstreamHeaders } from '../proxy/rewrite.js'
 import { mapUpstreamError } from '../proxy/upstream-errors.js'
 import { writeSocketError } from '../proxy/respond.js'
 import { requestKey } from '../proxy/request-key.js'
+import { Failover } from '../resilience/failover.js'
 import { WsTunnel } from './tunnel.js'
 
 export interface WsProxyOptions {
@@ -30,11 +32,8 @@ interface Handshake {
   head: Buffer
   requestId: string
   route: CompiledRoute
-  headers: string[]
-  hostAt: number
-  backendHost: boolean
-  ctx: { attempt: number, key: string | undefined }
-  tried: Backend[]
+  upstream: UpstreamHeaders
+  failover: Failover
   start: number
 }
 
@@ -44,11 +43,11 @@ interface Handshake {
  * to the client and the two sockets are then piped (WsTunnel); any other answer is passed on as
  * it is. Nothing is sent to the client before the backend has answered, so a client whose
  * backend cannot be reached gets a 502, 503 or 504, never a 101 followed by a close. A backend
- * that refuses the connection is failed over to another one (up to the pool's retry.attempts
- * tries in all), as nothing has been sent yet.
+ * whose connection fails is failed over to another one by the same rules as HTTP requests
+ * (lib/resilience/failover.ts), as long as the connection to it was never established.
  *
- * The connection counts in the backend's in-flight number while it is open (least-connections
- * balances open sockets), and its success is recorded at the 101.
+ * The connection holds its lease while it is open (least-connections balances open sockets);
+ * its success is recorded at the 101.
  */
 export class WsProxy {
   constructor (private readonly opts: WsProxyOptions) {}
@@ -56,25 +55,24 @@ export class WsProxy {
   upgrade (req: IncomingMessage, socket: Socket, head: Buffer, requestId: string, route: CompiledRoute, host: string): void {
     const pool = route.pool
     const scan = scanRequestHeaders(req.rawHeaders, this.opts.trustProxy)
-    const backendHost = pool.config.hostHeader === 'backend' || host === ''
-    let headers = forwardHeaders(scan, { clientIp: req.socket.remoteAddress ?? '', proto: 'http', host, clientHost: host, requestId })
-    if (route.requestRules !== undefined) headers = applyRules(headers, route.requestRules)
-    headers.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket')
-    const key = pool.keySource === undefined ? undefined : requestKey(pool.keySource, req, req.url!, scan.xff)
-    this.attempt({
-      req, socket, head, requestId, route, headers, hostAt: headers.indexOf('host'), backendHost,
-      ctx: { attempt: 0, key }, tried: [], start: performance.now()
+    const upstream = upstreamHeaders(route.rewrite, scan, {
+      clientIp: req.socket.remoteAddress ?? '', host, requestId, backendHost: pool.config.hostHeader === 'backend'
     })
+    upstream.headers.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket')
+    const key = pool.keySource === undefined ? undefined : requestKey(pool.keySource, req, req.url!, scan.xff)
+    const failover = new Failover(pool, this.opts.recorder, key, pool.retry.allowsMethod('GET'))
+    this.attempt({ req, socket, head, requestId, route, upstream, failover, start: performance.now() })
   }
 
-  private attempt (h: Handshake): void {
+  private attempt (h: Handshake, lastError?: GatewayError): void {
     const pool = h.route.pool
-    const b = pool.acquire(h.ctx, h.tried)
-    if (b === undefined) {
-      this.refuse(h, new GatewayError('GW_NO_BACKEND', [pool.name]), pool)
+    const lease = h.failover.lease()
+    if (lease === undefined) {
+      this.refuse(h, lastError ?? new GatewayError('GW_NO_BACKEND', [pool.name]), pool)
       return
     }
-    if (h.backendHost) h.headers[h.hostAt + 1] = b.authority
+    const b = lease.backend
+    hostFor(h.upstream, b.authority)
     const url = new URL(b.url)
     const tls = url.protocol === 'https:'
     const { timeouts } = pool.config
@@ -83,21 +81,21 @@ export class WsProxy {
       host: b.hostname,
       port: b.port,
       method: 'GET',
-      path: forwardPath(h.route, b.basePath, h.req.url!),
-      headers: h.headers,
+      path: forwardPath(h.route.rewrite, b.basePath, h.req.url!),
+      headers: h.upstream.headers,
       setHost: false,
       agent: false,
       ...(tls ? tlsOptions(pool, url) : {})
     })
     let connected = false
     let settled = false
-    let timer = setTimeout(() => { upstream.destroy(timeoutError(connected)) }, timeouts.connect)
+    let timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_CONNECT_TIMEOUT')) }, timeouts.connect)
     const onClientGone = (): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       upstream.destroy()
-      pool.release(b, { ok: true, latencyMs: 0, inFlight: b.inFlight, status: 0, reason: 'abandoned' })
+      lease.abandon()
     }
     h.socket.once('close', onClientGone)
     const settle = (): boolean => {
@@ -111,58 +109,58 @@ export class WsProxy {
       s.once(tls ? 'secureConnect' : 'connect', () => {
         connected = true
         clearTimeout(timer)
-        timer = setTimeout(() => { upstream.destroy(timeoutError(true)) }, timeouts.request)
+        timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_TIMEOUT')) }, timeouts.request)
       })
     })
     upstream.on('upgrade', (res: IncomingMessage, up: Socket, upHead: Buffer) => {
       if (!settle()) { up.destroy(); return }
-      this.open(h, b, res, up, upHead, performance.now() - started)
+      this.open(h, lease, res, up, upHead, performance.now() - started)
     })
     upstream.on('response', (res: IncomingMessage) => {
       if (!settle()) { res.destroy(); return }
-      pool.release(b, { ok: res.statusCode! < 500, latencyMs: performance.now() - started, inFlight: b.inFlight, status: res.statusCode!, reason: res.statusCode! >= 500 ? 'status' : undefined })
-      this.passAnswer(h, b, res)
+      const status = res.statusCode!
+      lease.done({ ok: status < 500, status, reason: status >= 500 ? 'status' : undefined, latencyMs: performance.now() - started })
+      this.passAnswer(h, lease, res)
     })
     upstream.on('error', (err) => {
       if (!settle()) return
-      const { error, reason } = mapUpstreamError(err)
-      pool.release(b, { ok: false, latencyMs: performance.now() - started, inFlight: b.inFlight, status: 0, reason })
-      this.opts.recorder.upstreamError(pool, b, reason)
-      h.tried.push(b)
+      const mapped = mapUpstreamError(err)
       // Nothing reached the backend before its connection was up: another one may be tried.
-      if (!connected && h.tried.length < pool.retry.attempts && pool.hasUsableBesides(h.tried) && !h.socket.destroyed) {
-        this.opts.recorder.retry(pool, reason)
-        h.ctx = { attempt: h.ctx.attempt + 1, key: h.ctx.key }
-        this.attempt(h)
+      if (h.failover.failed(lease, mapped, performance.now() - started, 0, !connected && !h.socket.destroyed)) {
+        const cancel = h.failover.backoff(mapped.reason, () => {
+          h.socket.removeListener('close', cancel)
+          if (!h.socket.destroyed) this.attempt(h, mapped.error)
+        })
+        h.socket.once('close', cancel)
         return
       }
-      this.opts.logger.error({ reqId: h.requestId, pool: pool.name, backend: b.id, code: error.code, reason, err }, 'websocket upgrade failed')
-      this.refuse(h, error, pool, b)
+      this.opts.logger.error({ reqId: h.requestId, pool: pool.name, backend: b.id, code: mapped.error.code, reason: mapped.reason, err }, 'websocket upgrade failed')
+      this.refuse(h, mapped.error, pool, lease)
     })
     upstream.end()
   }
 
   /** The backend switched protocols: the 101 goes to the client, then the sockets are piped. */
-  private open (h: Handshake, b: Backend, res: IncomingMessage, up: Socket, upHead: Buffer, ms: number): void {
+  private open (h: Handshake, lease: Lease, res: IncomingMessage, up: Socket, upHead: Buffer, ms: number): void {
     const pool = h.route.pool
+    const b = lease.backend
     if (h.socket.destroyed || !h.socket.writable) {
       up.destroy()
-      pool.release(b, { ok: true, latencyMs: ms, inFlight: b.inFlight, status: 101, reason: 'abandoned' })
+      lease.abandon()
       return
     }
-    let headers = responseHeaders(res.rawHeaders.map((v) => Buffer.from(v, 'latin1')), h.requestId)
-    if (h.route.responseRules !== undefined) headers = applyRules(headers, h.route.responseRules)
+    const headers = downstreamHeaders(h.route.rewrite, res.rawHeaders.map((v) => Buffer.from(v, 'latin1')), h.requestId)
     let head = `HTTP/1.1 101 ${res.statusMessage ?? 'Switching Protocols'}\r\nConnection: Upgrade\r\nUpgrade: ${res.headers.upgrade ?? 'websocket'}\r\n`
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]!}: ${headers[i + 1]!}\r\n`
     h.socket.write(head + '\r\n')
-    pool.connected(b, 'websocket', ms)
+    lease.hold('websocket', ms)
     const { recorder, connections } = this.opts
     recorder.request(pool, b, 'GET', 101, (performance.now() - h.start) / 1000)
     recorder.connectionOpened('websocket', pool, b)
     const opened = performance.now()
     const tunnel = new WsTunnel(h.socket, up, b, this.opts.drainTimeout(), (end) => {
       connections.delete(tunnel)
-      pool.disconnected(b, 'websocket')
+      lease.done()
       recorder.connectionClosed('websocket', pool, b, end.bytesIn, end.bytesOut)
       this.opts.logger.info({
         reqId: h.requestId, pool: pool.name, backend: b.id, path: h.req.url, status: 101, endedBy: end.endedBy,
@@ -174,10 +172,10 @@ export class WsProxy {
   }
 
   /** The backend answered the upgrade without switching (401, 404, 426, …): that answer is the client's. */
-  private passAnswer (h: Handshake, b: Backend, res: IncomingMessage): void {
+  private passAnswer (h: Handshake, lease: Lease, res: IncomingMessage): void {
     const pool = h.route.pool
-    this.opts.recorder.request(pool, b, 'GET', res.statusCode!, (performance.now() - h.start) / 1000)
-    const headers = responseHeaders(res.rawHeaders.map((v) => Buffer.from(v, 'latin1')), h.requestId)
+    this.opts.recorder.request(pool, lease.backend, 'GET', res.statusCode!, (performance.now() - h.start) / 1000)
+    const headers = downstreamHeaders(h.route.rewrite, res.rawHeaders.map((v) => Buffer.from(v, 'latin1')), h.requestId)
     let head = `HTTP/1.1 ${res.statusCode!} ${res.statusMessage ?? ''}\r\n`
     for (let i = 0; i < headers.length; i += 2) {
       const lk = headers[i]!.toLowerCase()
@@ -190,18 +188,11 @@ export class WsProxy {
     res.on('error', () => { h.socket.destroy() })
   }
 
-  private refuse (h: Handshake, err: GatewayError, pool: BackendPool, b?: Backend): void {
+  private refuse (h: Handshake, err: GatewayError, pool: BackendPool, lease?: Lease): void {
     if (!h.socket.destroyed) writeSocketError(h.socket, err, h.requestId)
-    if (b === undefined) this.opts.recorder.rejected(pool, 'GET', err.status)
-    else this.opts.recorder.request(pool, b, 'GET', err.status, (performance.now() - h.start) / 1000)
+    if (lease === undefined) this.opts.recorder.rejected(pool, 'GET', err.statusCode)
+    else this.opts.recorder.request(pool, lease.backend, 'GET', err.statusCode, (performance.now() - h.start) / 1000)
   }
-}
-
-/** The undici codes upstream-errors.ts already maps: 504 either way, "connect" or "timeout" in metrics. */
-function timeoutError (connected: boolean): Error {
-  return Object.assign(new Error(connected ? 'backend did not answer the upgrade in time' : 'connect timeout'), {
-    code: connected ? 'UND_ERR_HEADERS_TIMEOUT' : 'UND_ERR_CONNECT_TIMEOUT'
-  })
 }
 
 function tlsOptions (pool: BackendPool, url: URL): object {

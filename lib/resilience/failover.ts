@@ -1,0 +1,92 @@
+import type { Backend } from '../backend.js'
+import type { BackendPool } from '../pool.js'
+import type { Lease } from '../pool/lease.js'
+import type { Recorder } from '../metrics/types.js'
+import type { MappedError } from '../proxy/upstream-errors.js'
+import type { AttemptFailure } from '../errors.js'
+
+/**
+ * The one answer to "try another backend?" for every protocol (HTTP requests, WebSocket
+ * handshakes, TCP connects; HTTP/2 and gRPC calls later): one Failover per client request or
+ * connection, over one pool, holding the backends tried so far.
+ *
+ * A failed try is tried again only when all of these hold (docs/resilience.md#retries):
+ * 1. the protocol can send it again (`resendable`: for HTTP, a method the pool's retry allows
+ *    and a body that can be replayed; for WebSocket, GET upgrades are such a method; for TCP,
+ *    nothing was sent before the connect);
+ * 2. the failure is retryable: a catalogue error whose `retryable` is set (lib/errors.ts is the
+ *    one source: connect failures, resets and timeouts are; TLS and protocol errors are not), or
+ *    an answer status in the pool's `retry.statuses`, only when another backend could answer
+ *    (with none left, the backend's own answer is better than a gateway 503);
+ * 3. nothing irrevocable happened (`canResend`, from the protocol: no byte of the answer reached
+ *    the client, the connection to the backend was not yet established for tunnels, the client
+ *    is still there and the gateway is not shutting down);
+ * 4. fewer than `retry.attempts` tries were made;
+ * 5. the pool's retry budget has room (asked last, so a retry refused for another reason takes
+ *    nothing from it).
+ * The next try goes to a backend not tried yet when one is usable, else back to a tried one
+ * (BackendPool.acquire), after a capped, jittered backoff.
+ */
+export class Failover {
+  private readonly tried: Backend[] = []
+  /** Retries started so far: the attempt number the algorithm sees on the next selection. */
+  retries = 0
+
+  constructor (
+    readonly pool: BackendPool,
+    private readonly recorder: Recorder,
+    /** The request's key for hashing algorithms (computed once), or undefined. */
+    private readonly key: string | undefined,
+    private readonly resendable: boolean
+  ) {}
+
+  /**
+   * Leases the next backend, counted as tried; undefined when none is usable. The first lease
+   * of a request is what the retry budget counts retries against.
+   */
+  lease (): Lease | undefined {
+    const lease = this.pool.acquire({ attempt: this.retries, key: this.key }, this.tried)
+    if (lease === undefined) return undefined
+    if (this.tried.length === 0) this.pool.retry.budget.recordRequest()
+    this.tried.push(lease.backend)
+    return lease
+  }
+
+  /**
+   * A try failed (`status`: the answer's, when it failed during the body; else 0): its lease
+   * ends with the failure (breaker, outlier detection, the algorithm) and the failure is
+   * counted. Returns whether to try again.
+   */
+  failed (lease: Lease, mapped: MappedError, latencyMs: number, status: number, canResend: boolean): boolean {
+    lease.done({ ok: false, status, reason: mapped.reason, latencyMs })
+    this.recorder.upstreamError(this.pool, lease.backend, mapped.reason)
+    return mapped.error.retryable && this.mayRetry(canResend)
+  }
+
+  /**
+   * A try got an answer with `status`. When the pool retries that status and another backend
+   * could answer, the lease ends as a failure (counted as reason `status`) and true is
+   * returned: the caller drops the answer and retries. Otherwise nothing changes: false.
+   */
+  retriesAnswer (lease: Lease, status: number, latencyMs: number, canResend: boolean): boolean {
+    if (!this.pool.retry.retriesStatus(status) || !this.pool.hasUsableBesides(this.tried) || !this.mayRetry(canResend)) return false
+    lease.done({ ok: false, status, reason: 'status', latencyMs })
+    this.recorder.upstreamError(this.pool, lease.backend, 'status')
+    return true
+  }
+
+  /**
+   * Counts the retry (metrics, with the failed try's `reason`), waits the backoff, then calls
+   * `next`. Returns a function that cancels the wait (the client left meanwhile).
+   */
+  backoff (reason: AttemptFailure, next: () => void): () => void {
+    this.recorder.retry(this.pool, reason)
+    this.retries++
+    const timer = setTimeout(next, this.pool.retry.delay(this.retries))
+    return () => { clearTimeout(timer) }
+  }
+
+  private mayRetry (canResend: boolean): boolean {
+    return this.resendable && canResend && this.tried.length < this.pool.retry.attempts && this.pool.retry.budget.tryAcquire()
+  }
+}
