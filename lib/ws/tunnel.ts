@@ -1,19 +1,13 @@
 import type { Socket } from 'node:net'
 import type { Backend } from '../backend.js'
-import type { Tunnel } from '../conn/registry.js'
-import { Splice } from '../conn/splice.js'
+import { SocketPair, type TunnelEnd } from '../conn/pair.js'
 import { CLOSE_BAD_GATEWAY, CLOSE_GOING_AWAY, FrameTracker, closeFrame } from './frames.js'
 
-/** After the gateway starts a close, how long both sides get to finish before their sockets are destroyed. */
-export const CLOSE_DEADLINE_MS = 2000
+export { CLOSE_DEADLINE_MS } from '../conn/pair.js'
 
-export interface WsTunnelEnd {
-  /** Bytes from the client to the backend, and back. */
-  bytesIn: number
-  bytesOut: number
-  /** Who ended it: client, backend, drain (gateway, 1001) or backend-lost (gateway, 1014). */
-  endedBy: 'client' | 'backend' | 'drain' | 'backend-lost'
-}
+/** Who ended it: client, backend, drain (gateway, 1001) or backend-lost (gateway, 1014). */
+export type WsEndedBy = 'client' | 'backend' | 'drain' | 'backend-lost'
+export type WsTunnelEnd = TunnelEnd<WsEndedBy>
 
 /**
  * An established WebSocket between a client and a backend, after the 101: bytes are piped both
@@ -26,30 +20,20 @@ export interface WsTunnelEnd {
  * Either side's own close frame passes through; its connection end is then passed on.
  * `onEnd` is called once, after both sockets have closed.
  */
-export class WsTunnel implements Tunnel {
-  private readonly c2s: Splice
-  private readonly s2c: Splice
-  private endedBy: WsTunnelEnd['endedBy'] | undefined
-  private open = 2
-  private deadline: NodeJS.Timeout | undefined
-
-  constructor (
-    private readonly client: Socket,
-    private readonly upstream: Socket,
-    readonly backend: Backend,
-    readonly drainTimeout: number,
-    private readonly onEnd: (end: WsTunnelEnd) => void
-  ) {
-    this.c2s = new Splice(client, upstream, new FrameTracker())
-    this.s2c = new Splice(upstream, client, new FrameTracker())
+export class WsTunnel extends SocketPair<WsEndedBy> {
+  constructor (client: Socket, upstream: Socket, backend: Backend, drainTimeout: number, onEnd: (end: WsTunnelEnd) => void) {
+    super(client, upstream, backend, drainTimeout, { c2s: new FrameTracker(), s2c: new FrameTracker() }, 'client', onEnd)
     client.setNoDelay(true)
     upstream.setNoDelay(true)
     client.on('end', () => { this.clientGone() })
     upstream.on('end', () => { this.backendGone() })
     client.on('error', () => { this.clientGone() })
     upstream.on('error', () => { this.backendGone() })
-    client.on('close', () => { this.clientGone(); this.closed() })
-    upstream.on('close', () => { this.backendGone(); this.closed() })
+  }
+
+  protected override onSideClosed (side: 'client' | 'backend'): void {
+    if (side === 'client') this.clientGone()
+    else this.backendGone()
   }
 
   /** Starts the pipes with the bytes each side sent along with the handshake. */
@@ -94,19 +78,5 @@ export class WsTunnel implements Tunnel {
     if (this.c2s.tracker!.closeSeen) this.upstream.end()
     else if (this.c2s.tracker!.atBoundary && this.upstream.writable) this.upstream.end(closeFrame(CLOSE_GOING_AWAY, true))
     else this.upstream.destroy()
-  }
-
-  /** Once a close has begun, neither side may hold its socket open for long. */
-  private armDeadline (): void {
-    this.deadline ??= setTimeout(() => {
-      this.client.destroy()
-      this.upstream.destroy()
-    }, CLOSE_DEADLINE_MS).unref()
-  }
-
-  private closed (): void {
-    if (--this.open > 0) return
-    clearTimeout(this.deadline)
-    this.onEnd({ bytesIn: this.c2s.bytes, bytesOut: this.s2c.bytes, endedBy: this.endedBy ?? 'client' })
   }
 }
