@@ -11,7 +11,12 @@ import { realClock, type Clock } from './health/clock.js'
 import { RetryPolicy } from './resilience/retry-policy.js'
 import { Lease, type LeaseHooks } from './pool/lease.js'
 
+import { adoptBackends } from './pool/adopt.js'
+import { snapshotOf, type BackendSnapshot } from './pool/snapshot.js'
+import { usableFor } from './pool/selection.js'
+
 export type { ConnectionKind } from './pool/lease.js'
+export type { BackendSnapshot } from './pool/snapshot.js'
 
 export interface PoolDeps {
   /** Makes the upstream connection pool for a backend (tests may inject their own). */
@@ -32,26 +37,6 @@ export interface PoolEvents {
   circuit: [{ backend: string, from: CircuitState, to: CircuitState, reason: string }]
   /** A backend stopped taking new work (drain, removal, reload): long-lived connections to it should wind down. */
   draining: [Backend]
-}
-
-export interface BackendSnapshot {
-  id: string
-  url: string
-  weight: number
-  /** Below `weight` while the backend is in slow start. */
-  effectiveWeight: number
-  ready: boolean
-  healthy: boolean
-  ejected: boolean
-  enabled: boolean
-  draining: boolean
-  circuit: CircuitState | 'none'
-  inFlight: number
-  /** Open WebSocket and TCP connections (part of inFlight). */
-  websockets: number
-  tcpConnections: number
-  requests: number
-  errors: number
 }
 
 /**
@@ -80,9 +65,8 @@ export class BackendPool {
   private readonly panicBelow: number
 
   /**
-   * `previous` (a reload): backends with the same id and URL, under unchanged connection
-   * settings (timeouts, TLS, maxConnections), are taken over with their state (health, circuit,
-   * counters, in-flight requests and open connections); the caller retires the rest with
+   * `previous` (a reload): surviving backends are taken over with their state
+   * (lib/pool/adopt.ts says which and what is reset); the caller retires the rest with
    * `retireExcept()` on the previous pool.
    */
   constructor (config: PoolConfig, deps: PoolDeps, previous?: BackendPool) {
@@ -102,27 +86,15 @@ export class BackendPool {
     this.panicBelow = config.panicThreshold / 100
     this.retry = new RetryPolicy(config.retry, now, deps.random ?? Math.random)
     const initiallyHealthy = config.healthCheck.active?.initialState !== 'unhealthy'
-    const sameConnections = previous !== undefined && connectionSettings(previous.config) === connectionSettings(config)
-    this.list = config.backends.map((b) => {
-      const old = sameConnections ? previous.find(b.id) : undefined
-      if (old !== undefined && old.url === b.url) {
-        old.configWeight = b.weight
-        // Ejection belonged to the previous pool's outlier detector; the new one starts fresh.
-        old.ejected = false
-        // The file is the source of truth: API drains and disables do not outlive a reload.
-        old.enabled = true
-        old.draining = false
-        if (JSON.stringify(previous!.config.circuitBreaker) !== JSON.stringify(config.circuitBreaker)) {
-          old.breaker = undefined
-          old.maxInFlight = 0
-          this.attachLimits(old)
-        }
-        return old
-      }
-      const backend = new Backend(b, deps.createUpstream(b, config), now)
-      backend.healthy = initiallyHealthy
-      this.attachLimits(backend)
-      return backend
+    this.list = adoptBackends(config, {
+      previous,
+      fresh: (b) => {
+        const backend = new Backend(b, deps.createUpstream(b, config), now)
+        backend.healthy = initiallyHealthy
+        this.attachLimits(backend)
+        return backend
+      },
+      attachLimits: (b) => { this.attachLimits(b) }
     })
     const passive = config.healthCheck.passive
     if (passive !== undefined) {
@@ -293,23 +265,7 @@ export class BackendPool {
   }
 
   snapshot (): BackendSnapshot[] {
-    return this.list.map((b) => ({
-      id: b.id,
-      url: b.url,
-      weight: b.configWeight,
-      effectiveWeight: b.weight,
-      ready: b.ready,
-      healthy: b.healthy,
-      ejected: b.ejected,
-      enabled: b.enabled,
-      draining: b.draining,
-      circuit: b.breaker?.state ?? 'none',
-      inFlight: b.inFlight,
-      websockets: b.websockets,
-      tcpConnections: b.tcpConnections,
-      requests: b.requests,
-      errors: b.errors
-    }))
+    return this.list.map(snapshotOf)
   }
 
   /**
@@ -330,23 +286,8 @@ export class BackendPool {
     await Promise.all(this.list.map((b) => b.dispatcher.close()))
   }
 
-  /**
-   * Which backends a request may use. Normally `ready`; in panic mode (fewer than
-   * panicThreshold percent of the pool healthy) health, ejection and circuits are ignored and
-   * every enabled, non-draining backend under its limit is used, rather than overloading the
-   * few survivors.
-   */
   private usablePredicate (exclude: readonly Backend[] | undefined): (b: Backend) => boolean {
-    const panic = this.panicBelow > 0 && this.healthyCount() < this.panicBelow * this.list.length
-    const base = panic ? isServing : isReady
-    if (exclude === undefined || exclude.length === 0) return base
-    return (b) => base(b) && !exclude.includes(b)
-  }
-
-  private healthyCount (): number {
-    let n = 0
-    for (const b of this.list) if (b.healthy && !b.ejected) n++
-    return n
+    return usableFor(this.list, this.panicBelow, exclude)
   }
 
   private attachLimits (b: Backend): void {
@@ -372,11 +313,6 @@ export class BackendPool {
   }
 }
 
-/** What the upstream connection pools were built from: a change needs new connections. */
-function connectionSettings (c: PoolConfig): string {
-  return JSON.stringify([c.timeouts, c.tls, c.circuitBreaker?.maxConnections ?? 0])
-}
-
 function settleDrain (b: Backend): void {
   const waiting = b.drainWaiters
   if (waiting === undefined) return
@@ -384,5 +320,3 @@ function settleDrain (b: Backend): void {
   for (const resolve of waiting) resolve()
 }
 
-const isReady = (b: Backend): boolean => b.ready
-const isServing = (b: Backend): boolean => b.enabled && !b.draining && (b.maxInFlight === 0 || b.inFlight < b.maxInFlight)
