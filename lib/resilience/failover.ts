@@ -1,3 +1,4 @@
+import type { SelectionContext } from '../../algorithms/types.js'
 import type { Backend } from '../backend.js'
 import type { BackendPool } from '../pool.js'
 import type { Lease } from '../pool/lease.js'
@@ -35,8 +36,8 @@ export class Failover {
   constructor (
     readonly pool: BackendPool,
     private readonly recorder: Recorder,
-    /** The request's key for hashing algorithms (computed once), or undefined. */
-    private readonly key: string | undefined,
+    /** The selection context of the first try (its key computed once; shared when keyless). */
+    private readonly first: SelectionContext,
     private readonly resendable: boolean
   ) {}
 
@@ -45,7 +46,8 @@ export class Failover {
    * of a request is what the retry budget counts retries against.
    */
   lease (): Lease | undefined {
-    const lease = this.pool.acquire({ attempt: this.retries, key: this.key }, this.tried)
+    const ctx = this.retries === 0 ? this.first : { attempt: this.retries, key: this.first.key }
+    const lease = this.pool.acquire(ctx, this.tried)
     if (lease === undefined) return undefined
     if (this.tried.length === 0) this.pool.retry.budget.recordRequest()
     this.tried.push(lease.backend)

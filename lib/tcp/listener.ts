@@ -94,7 +94,7 @@ export class TcpListener {
     const pool = this.pool
     const key = pool.keySource?.from === 'ip' ? client.remoteAddress : undefined
     // Nothing is sent to a backend before its connect succeeds, so every connect may fail over.
-    this.dial(client, new Failover(pool, this.deps.recorder, key, true), performance.now())
+    this.dial(client, new Failover(pool, this.deps.recorder, { attempt: 0, key }, true), performance.now())
   }
 
   private dial (client: Socket, failover: Failover, start: number): void {

@@ -60,7 +60,7 @@ export class WsProxy {
     })
     upstream.headers.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket')
     const key = pool.keySource === undefined ? undefined : requestKey(pool.keySource, req, req.url!, scan.xff)
-    const failover = new Failover(pool, this.opts.recorder, key, pool.retry.allowsMethod('GET'))
+    const failover = new Failover(pool, this.opts.recorder, { attempt: 0, key }, pool.retry.allowsMethod('GET'))
     this.attempt({ req, socket, head, requestId, route, upstream, failover, start: performance.now() })
   }
 
