@@ -41,6 +41,12 @@ export function int (o: Obj, key: string, def: number): number {
   return typeof v === 'number' && Number.isInteger(v) ? v : def
 }
 
+/** Any finite number (a percent, a multiplier). */
+export function num (o: Obj, key: string, def: number): number {
+  const v = o[key]
+  return typeof v === 'number' && Number.isFinite(v) ? v : def
+}
+
 /**
  * A duration in ms. `min` 1 means zero is rejected (for timeouts where 0 would mean "never",
  * which the gateway does not allow silently); `min` 0 allows it.

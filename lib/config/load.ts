@@ -5,7 +5,8 @@
  *   2. environment substitution in string values (after parsing, so values cannot inject YAML)
  *   3. coercion of whole-value substitutions to the schema's type
  *   4. TypeBox schema check (unknown keys, types, ranges)
- *   5. normalisation: defaults, units, URLs, references, cross-field checks
+ *   5. normalisation (normalise.ts, one normaliser per section in sections/): defaults, units,
+ *      URLs, references, cross-field checks
  * Stages 2 to 5 all report into one list, so one run shows every problem.
  */
 
@@ -21,7 +22,8 @@ import { fsReason } from './fields.js'
 
 export { ConfigError, type ConfigIssue } from './issues.js'
 export { parseDuration, parseSize } from './duration.js'
-export { DEFAULTS, LOG_LEVELS } from './schema.js'
+export { DEFAULTS } from './defaults.js'
+export { LOG_LEVELS } from './sections/log.js'
 
 export interface LoadTextOptions {
   /** Variables for ${VAR} substitution; default process.env. */

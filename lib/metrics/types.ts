@@ -45,5 +45,5 @@ export function methodLabel (method: string): string {
   return (METHOD_LABELS as readonly string[]).includes(method) ? method : 'OTHER'
 }
 
-/** Default histogram buckets in seconds: 1 ms to 30 s. */
-export const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Default histogram buckets in seconds: 1 ms to 30 s. Defined by the config layer (the lower one). */
+export { DEFAULT_BUCKETS } from '../config/sections/metrics.js'

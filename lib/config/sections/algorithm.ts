@@ -1,20 +1,38 @@
 /**
- * The pool's `algorithm`: a built-in name, `{ name, ...options }`, or `{ module: PATH, ...options }`
+ * A pool's `algorithm`: a built-in name, `{ name, ...options }`, or `{ module: PATH, ...options }`
  * for a custom algorithm. Built-in options are checked against the algorithm's own schema here,
  * with its defaults applied. Custom modules can only be loaded asynchronously: the loader records
  * the resolved path and lib/config/modules.ts imports and checks them before the gateway starts.
  */
 import { resolve } from 'node:path'
-import { algorithms, algorithmNames } from '../../algorithms/index.js'
-import { OptionError } from '../../algorithms/option-error.js'
-import type { AlgorithmConfig } from './types.js'
-import { DEFAULTS } from './schema.js'
-import { isObj, type Ctx } from './fields.js'
-import { checkAgainst, closest } from './validate.js'
+import { Type } from '@sinclair/typebox'
+import { algorithms, algorithmNames } from '../../../algorithms/index.js'
+import { OptionError } from '../../../algorithms/option-error.js'
+import { isObj, type Ctx } from '../fields.js'
+import { checkAgainst, closest } from '../check.js'
+import { Name } from '../schema-parts.js'
+
+/** `name` is also what a pool falls back to when its algorithm entry is unusable (an issue is reported). */
+export const ALGORITHM_DEFAULTS = Object.freeze({ name: 'round-robin' })
+
+export const AlgorithmSchema = Type.Union([
+  Name(),
+  Type.Object({ name: Type.Optional(Name()), module: Type.Optional(Name()) }, { additionalProperties: true })
+], { default: ALGORITHM_DEFAULTS.name, description: 'an algorithm name, or a mapping with a name (or module) key plus the algorithm\'s options' })
+
+export interface AlgorithmConfig {
+  /** A built-in name, or "module:<absolute path>" for a custom algorithm. */
+  name: string
+  /** Absolute path of a custom algorithm module (then `name` is "module:<path>"). */
+  module?: string
+  /** Algorithm-specific options, validated by the algorithm's own schema. */
+  options: Record<string, unknown>
+}
 
 export function normaliseAlgorithm (ctx: Ctx, raw: unknown, segs: string[]): AlgorithmConfig {
+  const fallback = ALGORITHM_DEFAULTS.name
   if (!isObj(raw)) {
-    const name = typeof raw === 'string' ? raw : DEFAULTS.pool.algorithm
+    const name = typeof raw === 'string' ? raw : fallback
     return builtIn(ctx, name, {}, segs, segs)
   }
   const { name, module, ...options } = raw
@@ -22,14 +40,14 @@ export function normaliseAlgorithm (ctx: Ctx, raw: unknown, segs: string[]): Alg
     if (name !== undefined) ctx.issues.add([...segs, 'name'], 'give either name (a built-in algorithm) or module (a custom one), not both')
     if (typeof module !== 'string' || module === '') {
       ctx.issues.add([...segs, 'module'], 'expected the path of a JavaScript module, e.g. ./algorithms/my-algo.js')
-      return { name: DEFAULTS.pool.algorithm, options: {} }
+      return { name: fallback, options: {} }
     }
     const path = resolve(ctx.baseDir, module)
     return { name: `module:${path}`, module: path, options }
   }
   if (typeof name !== 'string') {
     ctx.issues.add([...segs, 'name'], 'required: the algorithm\'s name, or module: PATH for a custom algorithm')
-    return { name: DEFAULTS.pool.algorithm, options: {} }
+    return { name: fallback, options: {} }
   }
   return builtIn(ctx, name, options, [...segs, 'name'], segs)
 }
