@@ -62,6 +62,7 @@ t.test('PATCH changes weight and enabled; drain lets in-flight requests finish a
   const slow = await startBackend(t, 'slow', (_req, res) => { gotRequest(); void held.then(() => res.end('slow done')) })
   const fast = await startBackend(t, 'fast')
   const gw = await startGateway(t, poolYaml([slow, fast]))
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const call = await admin(gw.app)
   const slowId = `127.0.0.1:${slow.port}`
 

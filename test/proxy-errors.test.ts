@@ -84,6 +84,7 @@ t.test('a client that leaves early aborts the upstream request and frees the bac
   const b = await startBackend(t, 'hang', (req, res) => { res.on('close', () => upstreamClosed()); void req; gotRequest() })
   const gw = await startGateway(t, poolYaml([b]))
   const sock = net.connect(gw.port, '127.0.0.1')
+  t.teardown(() => { sock.destroy() }) // also when a wait below fails: the gateway's close waits for it
   sock.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n')
   await within(arrived, { message: 'the backend got the request' })
   sock.destroy()

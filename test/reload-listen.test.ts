@@ -24,6 +24,7 @@ t.test('a changed listen address is bound before the old one closes; requests in
     void held.then(() => res.end('b1'))
   })
   const gw = await startGateway(t, poolYaml([b]))
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const oldPort = gw.port
   const newPort = await deadPort()
   const inFlight = send(`http://127.0.0.1:${oldPort}/slow`)

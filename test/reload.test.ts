@@ -49,6 +49,7 @@ t.test('a backend that survives a reload keeps its state; one that left drains i
   const slow = await startBackend(t, 'slow', (_req, res) => { gotRequest(); void held.then(() => res.end('slow done')) })
   const keep = await startBackend(t, 'keep')
   const gw = await startGateway(t, poolYaml([slow, keep]))
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const inFlight = send(gw.url + '/')
   await within(arrived, { message: 'the slow backend got the request' })
   await send(gw.url + '/')

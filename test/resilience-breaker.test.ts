@@ -46,6 +46,7 @@ t.test('consecutive failures open the breaker; a half-open trial closes it once 
   const gw = await startGateway(t, poolYaml([flaky, good], '', `    circuitBreaker: { consecutiveFailures: 3, openDuration: 300ms, halfOpenRequests: 1 }
     retry: { attempts: 1 }
 `), {}, undefined, { clock })
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const pool = gw.app.pools.get('web')!
   const id = idOf(flaky)
   const changes: string[] = []
