@@ -1,7 +1,9 @@
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { once } from 'node:events'
 import { poolYaml, send, startBackend, startBackends, startGateway } from './helpers/gateway.js'
+import { within } from './helpers/wait.js'
 
 /** The admin listener on port 0, and a JSON request helper against it. */
 async function admin (app: FastifyInstance, token?: string): Promise<(method: string, path: string, body?: unknown, auth?: string) => Promise<{ status: number, json: any }>> {
@@ -55,9 +57,12 @@ t.test('POST adds a backend that takes traffic at once; duplicates, bad URLs and
 t.test('PATCH changes weight and enabled; drain lets in-flight requests finish and sends no new ones; DELETE removes', async (t) => {
   let release!: () => void
   const held = new Promise<void>((resolve) => { release = resolve })
-  const slow = await startBackend(t, 'slow', (_req, res) => { void held.then(() => res.end('slow done')) })
+  let gotRequest!: () => void
+  const arrived = new Promise<void>((resolve) => { gotRequest = resolve })
+  const slow = await startBackend(t, 'slow', (_req, res) => { gotRequest(); void held.then(() => res.end('slow done')) })
   const fast = await startBackend(t, 'fast')
   const gw = await startGateway(t, poolYaml([slow, fast]))
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const call = await admin(gw.app)
   const slowId = `127.0.0.1:${slow.port}`
 
@@ -66,7 +71,7 @@ t.test('PATCH changes weight and enabled; drain lets in-flight requests finish a
   t.equal((await call('PATCH', '/admin/pools/web/backends/nope', { enabled: false })).status, 404)
 
   const inFlight = send(gw.url + '/') // round robin: the slow backend first
-  while (slow.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await within(arrived, { message: 'the slow backend got the request' })
   const drain = await call('POST', `/admin/pools/web/backends/${slowId}/drain`)
   t.equal(drain.status, 202)
   t.match(drain.json, { draining: true, inFlight: 1 })
@@ -74,9 +79,11 @@ t.test('PATCH changes weight and enabled; drain lets in-flight requests finish a
   release()
   t.equal((await inFlight).text, 'slow done', 'the in-flight request finished')
 
+  const pool = gw.app.pools.get('web')!
+  const removed = once(pool.events, 'removed')
   const del = await call('DELETE', `/admin/pools/web/backends/${slowId}`)
   t.equal(del.status, 202)
-  while (gw.app.pools.get('web')!.find(slowId) !== undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+  await within(removed, { message: 'the pool removed the backend (its \'removed\' event)', seen: () => pool.backends.map((b) => b.id) })
   t.same((await call('GET', '/admin/pools/web')).json.backends.map((b: { id: string }) => b.id), [`127.0.0.1:${fast.port}`])
   const metrics = String((await call('GET', '/metrics')).json)
   t.notOk(metrics.includes(slowId), 'the removed backend\'s metric series are gone')

@@ -1,8 +1,12 @@
 // The demo backend (demo/backend.ts) on real sockets, port 0. Timing checks only assert a lower
 // bound: an upper bound would make the test flaky on a loaded machine.
 import t, { type Test } from 'tap'
+import diagnostics from 'node:diagnostics_channel'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { MAX_DELAY_MS, parseCliOptions, resolveDelay, startBackend, type RunningBackend } from '../demo/backend.js'
+import { within } from './helpers/wait.js'
 
 async function start (t: Test, name: string, delayMs = 0): Promise<{ backend: RunningBackend, base: string }> {
   const backend = await startBackend({ name, delayMs })
@@ -78,9 +82,20 @@ t.test('a busy port rejects with EADDRINUSE', async t => {
 t.test('close() resolves while a delayed request is in flight, and frees the port', async t => {
   const backend = await startBackend({ name: 'b-close' })
   const base = `http://127.0.0.1:${backend.port}`
+  // The backend does not tell when a request arrives; node:http does, on its diagnostics
+  // channel (one message per request, with the server that got it).
+  const arrived = new Promise<void>(resolve => {
+    const onRequest = (message: unknown): void => {
+      const server = (message as { server: Server }).server
+      if ((server.address() as AddressInfo | null)?.port !== backend.port) return
+      diagnostics.unsubscribe('http.server.request.start', onRequest)
+      resolve()
+    }
+    diagnostics.subscribe('http.server.request.start', onRequest)
+  })
   const pending = fetch(`${base}/?delay=30000`).then(r => r.text())
-  // Let the request reach the server before closing.
-  await new Promise(resolve => setTimeout(resolve, 50))
+  pending.catch(() => {}) // awaited below; rejects once close() drops it
+  await within(arrived, { message: 'the request reached the server' })
   await backend.close()
   await t.rejects(pending, 'the in-flight request is dropped')
   await t.rejects(fetch(`${base}/`), 'nothing listens any more')

@@ -2,6 +2,7 @@ import t from 'tap'
 import dgram from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import { poolYaml, send, startBackend, startGateway } from './helpers/gateway.js'
+import { within } from './helpers/wait.js'
 
 /** A StatsD server: a real UDP socket collecting every metric line it receives. */
 async function statsdServer (t: { teardown: (fn: () => void) => void }): Promise<{ port: number, lines: string[], waitFor: (pred: (l: string) => boolean) => Promise<string>, close: () => void }> {
@@ -16,12 +17,16 @@ async function statsdServer (t: { teardown: (fn: () => void) => void }): Promise
   let open = true
   const close = (): void => { if (open) { open = false; sock.close() } }
   t.teardown(close)
+  /** The first line matching `pred`, once it has arrived; fails after WAIT_TIMEOUT_MS (helpers/wait.ts). */
   const waitFor = async (pred: (l: string) => boolean): Promise<string> => {
-    for (;;) {
-      const hit = lines.find(pred)
-      if (hit !== undefined) return hit
-      await new Promise<void>((resolve) => waiters.push(resolve))
+    const arrival = async (): Promise<string> => {
+      for (;;) {
+        const hit = lines.find(pred)
+        if (hit !== undefined) return hit
+        await new Promise<void>((resolve) => waiters.push(resolve))
+      }
     }
+    return await within(arrival(), { message: `a StatsD line matching ${pred.toString()} arrived`, seen: () => lines.slice(-10) })
   }
   return { port: (sock.address() as AddressInfo).port, lines, waitFor, close }
 }

@@ -1,10 +1,13 @@
 // Latency-aware algorithms (least-response-time, adaptive) through the real gateway: a backend
 // answering after 150 ms gets clearly less traffic than two that answer at once, and once it is
-// fast again it is trusted again and gets a share back. Real timers drive both (the algorithms
-// read the gateway's clock), so the assertions are on shares, never on timings.
+// fast again it is trusted again and gets a share back. Real timers drive both: the proxy
+// measures latency with performance.now() (lib/proxy/attempt.ts), not the pool's clock, so a
+// fake clock could not stand in; the assertions are on shares, never on timings. The candidate
+// draws come from a seeded source.
 import t from 'tap'
 import http from 'node:http'
 import { nameHandler, startBackend, startGateway, type TestBackend } from './helpers/gateway.js'
+import { seededRandom } from './helpers/seeded-random.js'
 
 const SLOW_MS = 150
 /** Upper bound on the recovery phase; it normally ends within a few seconds. */
@@ -60,7 +63,7 @@ for (const algo of ALGORITHMS) {
       '    backends:',
       ...all.map((b) => `      - url: ${b.url}`),
       ''
-    ].join('\n'))
+    ].join('\n'), {}, undefined, { random: seededRandom(5) })
     const counts = (): number[] => all.map((b) => b.seen.length)
     const agent = new http.Agent({ keepAlive: true, maxSockets: WIDTH })
     t.teardown(() => { agent.destroy() })

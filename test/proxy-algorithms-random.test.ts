@@ -1,10 +1,12 @@
 // Random algorithms through the real gateway: shares over 300 sequential requests, and p2c
-// steering away from a slow backend under concurrency. The gateway draws from Math.random here
-// (the seeded, exact checks live in algorithm-random.test.ts and algorithm-p2c.test.ts), so the
-// bands are wide: each is about 5 standard deviations of the binomial count, which a correct
-// gateway misses about once in a million runs.
+// steering away from a slow backend under concurrency. The gateway's pools draw from a seeded
+// source (helpers/seeded-random.ts), so a run is reproducible and a band failure reproduces.
+// The bands are still wide, about 5 standard deviations of the binomial count: they say what a
+// correct gateway does with any fair source, not what this seed happens to give (the exact
+// algorithm checks live in algorithm-random.test.ts and algorithm-p2c.test.ts).
 import t, { type Test } from 'tap'
 import { nameHandler, send, startBackend, startGateway, type TestBackend } from './helpers/gateway.js'
+import { seededRandom } from './helpers/seeded-random.js'
 
 const N = 300
 
@@ -48,14 +50,14 @@ const EVEN: Array<[number, number]> = [[0.2, 0.47], [0.2, 0.47], [0.2, 0.47]]
 
 t.test('random: 300 requests spread evenly over 3 backends', async (t) => {
   const backends = await threeBackends(t)
-  const gw = await startGateway(t, yaml('random', backends))
+  const gw = await startGateway(t, yaml('random', backends), {}, undefined, { random: seededRandom(1) })
   await load(gw.url, N, 1)
   checkShares(t, backends, EVEN)
 })
 
 t.test('weighted-random: weights 1, 1, 2 give the heavy backend about half', async (t) => {
   const backends = await threeBackends(t)
-  const gw = await startGateway(t, yaml('weighted-random', backends, [1, 1, 2]))
+  const gw = await startGateway(t, yaml('weighted-random', backends, [1, 1, 2]), {}, undefined, { random: seededRandom(2) })
   await load(gw.url, N, 1)
   // Expected 25%, 25%, 50% (75, 75, 150; σ ≈ 7.5, 7.5, 8.7 requests).
   checkShares(t, backends, [[0.12, 0.38], [0.12, 0.38], [0.35, 0.65]])
@@ -63,7 +65,7 @@ t.test('weighted-random: weights 1, 1, 2 give the heavy backend about half', asy
 
 t.test('p2c: sequential requests (every pair tied at 0 in flight) spread evenly', async (t) => {
   const backends = await threeBackends(t)
-  const gw = await startGateway(t, yaml('p2c', backends))
+  const gw = await startGateway(t, yaml('p2c', backends), {}, undefined, { random: seededRandom(3) })
   await load(gw.url, N, 1)
   checkShares(t, backends, EVEN)
 })
@@ -73,7 +75,7 @@ t.test('p2c: a slow backend holds its requests longer and is given fewer', async
   // loses every pair against a backend with fewer in flight.
   const slow = await startBackend(t, 'b1', (req, res, body) => { setTimeout(() => nameHandler('b1')(req, res, body), 300) })
   const fast = [await startBackend(t, 'b2'), await startBackend(t, 'b3')]
-  const gw = await startGateway(t, yaml('p2c', [slow, ...fast]))
+  const gw = await startGateway(t, yaml('p2c', [slow, ...fast]), {}, undefined, { random: seededRandom(4) })
   await load(gw.url, 60, 6)
   const counts = [slow, ...fast].map((b) => b.seen.length)
   t.comment(`counts: ${counts.join(', ')}`)

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { errorBody, poolYaml, send, startBackend, startGateway, type Reply, deadPort } from './helpers/gateway.js'
+import { waitFor, within } from './helpers/wait.js'
 
 /** Error bodies are small catalogue JSON and never show addresses, errno strings or stacks. */
 function assertCleanError (t: Test, r: Reply, status: number, code: string): void {
@@ -47,7 +48,7 @@ t.test('backend closes mid-body: the client connection is cut, not given a short
   })
   const gw = await startGateway(t, poolYaml([b]))
   await t.rejects(send(gw.url + '/'), 'the client sees an aborted response')
-  while (!gw.logs.some((l) => l.msg === 'access')) await new Promise((resolve) => setTimeout(resolve, 10))
+  await waitFor(() => gw.logs.some((l) => l.msg === 'access'), { message: 'the request was logged', seen: () => gw.logs.map((l) => l.msg) })
   t.equal(gw.logs.find((l) => l.msg === 'access')?.status, 502, 'logged as the failure it is, not as the 200 that began')
 })
 
@@ -78,16 +79,19 @@ t.test('backend sends an invalid response: 502 GW_UPSTREAM_ERROR', async (t) => 
 t.test('a client that leaves early aborts the upstream request and frees the backend', async (t) => {
   let upstreamClosed!: () => void
   const closed = new Promise<void>((resolve) => { upstreamClosed = resolve })
-  const b = await startBackend(t, 'hang', (req, res) => { res.on('close', () => upstreamClosed()); void req })
+  let gotRequest!: () => void
+  const arrived = new Promise<void>((resolve) => { gotRequest = resolve })
+  const b = await startBackend(t, 'hang', (req, res) => { res.on('close', () => upstreamClosed()); void req; gotRequest() })
   const gw = await startGateway(t, poolYaml([b]))
   const sock = net.connect(gw.port, '127.0.0.1')
+  t.teardown(() => { sock.destroy() }) // also when a wait below fails: the gateway's close waits for it
   sock.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n')
-  while (b.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await within(arrived, { message: 'the backend got the request' })
   sock.destroy()
-  await closed
+  await within(closed, { message: 'the upstream request was aborted (the backend saw its response close)' })
   const pool = gw.app.pools.get('web')!
-  while (pool.snapshot()[0]!.inFlight !== 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await waitFor(() => pool.snapshot()[0]!.inFlight === 0, { message: 'in-flight is back to 0', seen: () => pool.snapshot()[0] })
   t.pass('upstream request aborted and in-flight back to 0')
-  while (!gw.logs.some((l) => l.msg === 'access')) await new Promise((resolve) => setTimeout(resolve, 10))
+  await waitFor(() => gw.logs.some((l) => l.msg === 'access'), { message: 'the request was logged', seen: () => gw.logs.map((l) => l.msg) })
   t.equal(gw.logs.find((l) => l.msg === 'access')?.status, 499, 'logged as 499 (client closed)')
 })

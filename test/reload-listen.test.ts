@@ -2,6 +2,7 @@ import t from 'tap'
 import net from 'node:net'
 import { loadConfigText } from '../lib/config/load.js'
 import { deadPort, poolYaml, send, startBackend, startGateway } from './helpers/gateway.js'
+import { within } from './helpers/wait.js'
 
 async function refused (port: number): Promise<boolean> {
   return await new Promise((resolve) => {
@@ -12,17 +13,28 @@ async function refused (port: number): Promise<boolean> {
 }
 
 t.test('a changed listen address is bound before the old one closes; requests in flight finish', async (t) => {
-  const b = await startBackend(t, 'b1', (req, res) => { setTimeout(() => { res.end('b1') }, req.url === '/slow' ? 300 : 0) })
+  // /slow is answered only once the test releases it, so it is in flight across the reload.
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  let gotSlow!: () => void
+  const arrived = new Promise<void>((resolve) => { gotSlow = resolve })
+  const b = await startBackend(t, 'b1', (req, res) => {
+    if (req.url !== '/slow') return res.end('b1')
+    gotSlow()
+    void held.then(() => res.end('b1'))
+  })
   const gw = await startGateway(t, poolYaml([b]))
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const oldPort = gw.port
   const newPort = await deadPort()
   const inFlight = send(`http://127.0.0.1:${oldPort}/slow`)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await within(arrived, { message: 'the backend got the /slow request' })
 
   const next = loadConfigText(poolYaml([b], `listen: { host: 127.0.0.1, port: ${newPort}, keepAliveTimeout: 5s }\n`), { env: {} })
   const summary = await gw.app.reloadConfig(next)
   t.same(summary.needsRestart, [], 'the listen section no longer needs a restart')
   t.equal((await send(`http://127.0.0.1:${newPort}/`)).text, 'b1', 'the new address serves')
+  release()
   const r = await inFlight
   t.equal(r.status, 200, 'the request in flight on the old address finished')
   t.ok(await refused(oldPort), 'the old address takes no new connections')

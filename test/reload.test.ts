@@ -3,6 +3,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { loadConfigText } from '../lib/config/load.js'
 import { poolYaml, send, startBackend, startBackends, startGateway } from './helpers/gateway.js'
+import { waitFor, within } from './helpers/wait.js'
 
 const cfg = (yaml: string): ReturnType<typeof loadConfigText> => {
   const c = loadConfigText(yaml, { env: {} })
@@ -23,11 +24,16 @@ t.test('steady load through ten reloads: every request answered 2xx; new backend
   const statuses: number[] = []
   const loops = Array.from({ length: 4 }, async () => { while (!stop) statuses.push(await get()) })
   const sets = [[b1, b2], [b1, b2, b3], [b2, b3], [b3], [b1, b3], [b1, b2, b3], [b2], [b1, b2], [b3, b1], [b1, b2, b3]]
+  // Between reloads, the load must have made progress (not just time passing): 10 more answers.
+  const progress = async (): Promise<void> => {
+    const from = statuses.length
+    await waitFor(() => statuses.length >= from + 10, { message: 'the load got 10 more answers', seen: () => statuses.length - from })
+  }
   for (const set of sets) {
-    await new Promise((resolve) => setTimeout(resolve, 60))
+    await progress()
     await gw.app.reloadConfig(cfg(poolYaml(set)))
   }
-  await new Promise((resolve) => setTimeout(resolve, 60))
+  await progress()
   stop = true
   await Promise.all(loops)
   t.ok(statuses.length > 100, `${statuses.length} requests during the reloads`)
@@ -38,11 +44,14 @@ t.test('steady load through ten reloads: every request answered 2xx; new backend
 t.test('a backend that survives a reload keeps its state; one that left drains its in-flight request', async (t) => {
   let release!: () => void
   const held = new Promise<void>((resolve) => { release = resolve })
-  const slow = await startBackend(t, 'slow', (_req, res) => { void held.then(() => res.end('slow done')) })
+  let gotRequest!: () => void
+  const arrived = new Promise<void>((resolve) => { gotRequest = resolve })
+  const slow = await startBackend(t, 'slow', (_req, res) => { gotRequest(); void held.then(() => res.end('slow done')) })
   const keep = await startBackend(t, 'keep')
   const gw = await startGateway(t, poolYaml([slow, keep]))
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const inFlight = send(gw.url + '/')
-  while (slow.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await within(arrived, { message: 'the slow backend got the request' })
   await send(gw.url + '/')
   const before = gw.app.pools.get('web')!.find(`127.0.0.1:${keep.port}`)!
   const algorithmBefore = (gw.app.pools.get('web') as unknown as { algorithm: unknown }).algorithm

@@ -1,9 +1,12 @@
 // Circuit breakers through the gateway: a backend failing real requests trips its breaker, the
-// traffic goes elsewhere while it is open, and trials decide when it closes again.
+// traffic goes elsewhere while it is open, and trials decide when it closes again. The breakers
+// read the pool's clock, a FakeClock here: open durations pass when the test moves it, not by
+// sleeping.
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { BackendPool, PoolEvents } from '../lib/pool.js'
+import { FakeClock } from './helpers/fake-clock.js'
 import { errorBody, poolYaml, send, startBackend, startGateway, type Reply } from './helpers/gateway.js'
+import { waitFor } from './helpers/wait.js'
 
 type CircuitEvent = PoolEvents['circuit'][0]
 
@@ -28,17 +31,22 @@ const idOf = (b: { port: number }): string => `127.0.0.1:${b.port}`
 const circuitOf = (pool: BackendPool, id: string): string | undefined => pool.snapshot().find((b) => b.id === id)?.circuit
 
 t.test('consecutive failures open the breaker; a half-open trial closes it once the backend recovers', async (t) => {
-  // broken: resets every request; slow: answers after 300ms (so a trial stays in flight a while).
-  let mode: 'broken' | 'slow' | 'ok' = 'broken'
+  // broken: resets every request; held: answers once released (so a trial stays in flight
+  // until every request of the burst has been sent somewhere).
+  let mode: 'broken' | 'held' | 'ok' = 'broken'
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
   const flaky = await startBackend(t, 'flaky', (_req, res) => {
     if (mode === 'broken') res.socket?.destroy()
-    else if (mode === 'slow') setTimeout(() => res.end('flaky'), 300)
+    else if (mode === 'held') void held.then(() => res.end('flaky'))
     else res.end('flaky')
   })
   const good = await startBackend(t, 'good')
+  const clock = new FakeClock()
   const gw = await startGateway(t, poolYaml([flaky, good], '', `    circuitBreaker: { consecutiveFailures: 3, openDuration: 300ms, halfOpenRequests: 1 }
     retry: { attempts: 1 }
-`))
+`), {}, undefined, { clock })
+  t.teardown(release) // before the gateway closes (teardowns run last first), should a step fail
   const pool = gw.app.pools.get('web')!
   const id = idOf(flaky)
   const changes: string[] = []
@@ -59,8 +67,11 @@ t.test('consecutive failures open the breaker; a half-open trial closes it once 
   t.equal(flaky.seen.length, seen, 'nothing reaches the open backend')
 
   // Still broken when openDuration is over: the one trial fails and the breaker opens again.
-  // (Open to half-open has no timer and no event until a request asks, so the wait is a sleep.)
-  await sleep(350)
+  // (Open to half-open has no timer and no event: it happens when a request asks after
+  // openUntil, on the pool's clock.) It opened at clock time 0.
+  clock.advance(299)
+  t.equal(circuitOf(pool, id), 'open', 'still open 1 ms before openDuration is over')
+  clock.advance(51)
   const reopened = nextCircuit(pool, id, 'open')
   const trial = await Promise.all([0, 1].map(async (i) => await send(`${gw.url}/c${i}`)))
   t.equal(flaky.seen.length, seen + 1, 'one trial went to flaky')
@@ -68,10 +79,18 @@ t.test('consecutive failures open the breaker; a half-open trial closes it once 
   t.match(await reopened, { from: 'half-open', to: 'open', reason: 'trial-failed' })
 
   // Recovered: after the (doubled) open duration, exactly one trial is let through at a time.
-  mode = 'slow'
-  await sleep(650)
+  // It reopened at 350, for 600 ms.
+  mode = 'held'
+  clock.advance(599)
+  t.equal(circuitOf(pool, id), 'open', 'still open 1 ms before the doubled openDuration is over')
+  clock.advance(51)
   const closed = nextCircuit(pool, id, 'closed')
-  const burst = await Promise.all([0, 1, 2, 3].map(async (i) => await send(`${gw.url}/d${i}`)))
+  const before = flaky.seen.length + good.seen.length
+  const sending = Promise.all([0, 1, 2, 3].map(async (i) => await send(`${gw.url}/d${i}`)))
+  await waitFor(() => flaky.seen.length + good.seen.length === before + 4,
+    { message: 'every request of the burst reached a backend', seen: () => ({ flaky: flaky.seen.length, good: good.seen.length, before }) })
+  release()
+  const burst = await sending
   t.same(burst.map((r) => r.status), [200, 200, 200, 200])
   t.same(burst.map((r) => r.text).sort(), ['flaky', 'good', 'good', 'good'], 'one trial, the rest to good while half-open')
   t.match(await closed, { from: 'half-open', to: 'closed', reason: 'trials-passed' })

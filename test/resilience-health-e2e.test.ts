@@ -1,12 +1,14 @@
 // End to end on real time: a backend dies under steady load and comes back. Retries cover the
 // gap until active checks take it out, so the client never sees an error; once the checks pass
-// again it gets traffic again.
+// again it gets traffic again. (Real time because the active health checker runs on the real
+// clock: plugins/health.ts gives it realClock, not the pools' injected one. Each step waits for
+// its event or condition, never for a fixed time.)
 import t from 'tap'
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { BackendPool, PoolEvents } from '../lib/pool.js'
 import { poolYaml, send, startBackend, startGateway } from './helpers/gateway.js'
+import { waitFor } from './helpers/wait.js'
 
 type HealthEvent = PoolEvents['health'][0]
 
@@ -67,7 +69,7 @@ t.test('a backend dies under load and comes back: no client errors, traffic resu
   const started = performance.now()
 
   try {
-    await sleep(500)
+    await waitFor(() => b2.seen.some((r) => r.url.startsWith(prefix)), { message: 'b2 takes its share while alive', seen: () => sent })
     t.ok(b2.seen.some((r) => r.url.startsWith(prefix)), 'b2 takes its share while alive')
 
     // b2 dies: no new connections, kept-alive ones cut.
@@ -102,8 +104,8 @@ t.test('a backend dies under load and comes back: no client errors, traffic resu
     healthyNow = true
     t.equal(revivedHits, 0, 'no traffic before the healthy threshold was reached')
 
-    await sleep(500)
-    t.ok(hitsAfterHealthy > 0, `b2 receives traffic again (${hitsAfterHealthy} requests in 500 ms)`)
+    await waitFor(() => hitsAfterHealthy > 0, { message: 'b2 receives traffic again', seen: () => ({ sent, revivedHits }) })
+    t.ok(hitsAfterHealthy > 0, `b2 receives traffic again (${hitsAfterHealthy} requests once healthy)`)
   } finally {
     stop = true
     await Promise.all(loops)

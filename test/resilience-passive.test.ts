@@ -1,8 +1,10 @@
 // Passive ejection through the gateway: a backend that keeps failing real requests is taken out
-// for a while, gets nothing meanwhile, and comes back by itself.
+// for a while, gets nothing meanwhile, and comes back by itself. Ejections run on the pool's
+// clock (its return is a timer of that clock), a FakeClock here: the ejection time passes when
+// the test moves it, not by waiting.
 import t from 'tap'
-import { performance } from 'node:perf_hooks'
 import type { BackendPool, PoolEvents } from '../lib/pool.js'
+import { FakeClock } from './helpers/fake-clock.js'
 import { poolYaml, send, startBackend, startGateway, type BackendHandler } from './helpers/gateway.js'
 
 /** The next `name` event for backend `id`; listen before causing it. Rejects after `ms`. */
@@ -28,10 +30,11 @@ const bad: BackendHandler = (_req, res) => { res.statusCode = 502; res.end('bad'
 t.test('3 failures eject a backend; it gets nothing while ejected and returns after the ejection time', async (t) => {
   const sick = await startBackend(t, 'sick', bad)
   const well = await startBackend(t, 'well')
+  const clock = new FakeClock()
   const gw = await startGateway(t, poolYaml([sick, well], '', `    healthCheck:
       passive: { consecutiveFailures: 3, baseEjectionTime: 300ms, maxEjectionTime: 1s, maxEjectionPercent: 50 }
     retry: { attempts: 1 }
-`))
+`), {}, undefined, { clock })
   const pool = gw.app.pools.get('web')!
   const id = idOf(sick)
 
@@ -48,9 +51,12 @@ t.test('3 failures eject a backend; it gets nothing while ejected and returns af
   for (let i = 0; i < 4; i++) t.equal((await send(`${gw.url}/b${i}`)).text, 'well', `while ejected, request ${i + 1} goes to well`)
   t.equal(sick.seen.length, 3, 'the ejected backend got nothing')
 
+  // `until` is on the pool's clock: ejected at until - 300 (clock time 0).
+  clock.advance(299)
+  t.match(pool.snapshot(), [{ id, ejected: true, ready: false }], 'still ejected 1 ms before the ejection time is over')
+  clock.advance(1)
   await returned
-  // `until` is on the pool's clock, performance.now() for the real one: ejected at until - 300.
-  const early = e.until - performance.now()
+  const early = e.until - clock.now()
   t.ok(early < 1, `returned once the 300 ms were over (${Math.round(-early)} ms after)`)
   t.match(pool.snapshot(), [{ id, ejected: false, ready: true }])
   const back: string[] = []
@@ -62,10 +68,11 @@ t.test('3 failures eject a backend; it gets nothing while ejected and returns af
 t.test('the second ejection lasts twice as long (base × n, capped by maxEjectionTime)', async (t) => {
   const sick = await startBackend(t, 'sick', bad)
   const well = await startBackend(t, 'well')
+  const clock = new FakeClock()
   const gw = await startGateway(t, poolYaml([sick, well], '', `    healthCheck:
       passive: { consecutiveFailures: 1, baseEjectionTime: 100ms, maxEjectionTime: 1s }
     retry: { attempts: 1 }
-`))
+`), {}, undefined, { clock })
   const pool = gw.app.pools.get('web')!
   const id = idOf(sick)
   const durations: number[] = []
@@ -79,6 +86,7 @@ t.test('the second ejection lasts twice as long (base × n, capped by maxEjectio
     // The emitted object carries `duration` (OutlierDetector's EjectEvent); PoolEvents omits it.
     durations.push((e as { duration?: number }).duration ?? Number.NaN)
     t.equal(e.ejections, n + 1)
+    clock.runNext() // the return timer: the only timer of the pool's clock
     await returned
   }
   t.same(durations, [100, 200])
@@ -87,11 +95,11 @@ t.test('the second ejection lasts twice as long (base × n, capped by maxEjectio
 t.test('maxEjectionPercent 50 keeps one of two failing backends in', async (t) => {
   const a = await startBackend(t, 'a', bad)
   const b = await startBackend(t, 'b', bad)
-  // Long ejection: nothing returns during the test.
+  // Long ejection, on a clock that does not move: nothing returns during the test.
   const gw = await startGateway(t, poolYaml([a, b], '', `    healthCheck:
       passive: { consecutiveFailures: 3, baseEjectionTime: 10s, maxEjectionTime: 20s, maxEjectionPercent: 50 }
     retry: { attempts: 1 }
-`))
+`), {}, undefined, { clock: new FakeClock() })
   const pool = gw.app.pools.get('web')!
   const ejections: string[] = []
   pool.events.on('eject', (e) => { ejections.push(e.backend) })

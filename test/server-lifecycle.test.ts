@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { send, startBackend } from './helpers/gateway.js'
+import { waitFor, within } from './helpers/wait.js'
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 
@@ -26,7 +27,9 @@ function run (args: string[]): Run {
   let err = ''
   let out = ''
   let onPort: (p: number) => void = () => {}
-  const port = new Promise<number>((resolve) => { onPort = resolve })
+  let noPort: (err: Error) => void = () => {}
+  const port = new Promise<number>((resolve, reject) => { onPort = resolve; noPort = reject })
+  port.catch(() => {}) // runs that never listen (--validate, a bad config) do not await it
   child.stdout!.on('data', (c: Buffer) => {
     out += c.toString()
     let i
@@ -41,7 +44,21 @@ function run (args: string[]): Run {
   })
   child.stderr!.on('data', (c: Buffer) => { err += c.toString() })
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  void exit.then((code) => { noPort(new Error(`the gateway exited (${String(code)}) before it was ready: ${err}`)) })
   return { child, lines, stderr: () => err, exit, port }
+}
+
+/** Generous: a child process starts (or stops) on a machine busy with other test files. */
+const PROCESS_MS = 15_000
+
+/** The port from the "gateway ready" line; fails when the gateway exits first, or after PROCESS_MS. */
+async function ready (r: Run): Promise<number> {
+  return await within(r.port, { timeoutMs: PROCESS_MS, message: 'the gateway logged "gateway ready"', seen: r.stderr })
+}
+
+/** The exit code; fails when the process has not exited within PROCESS_MS. */
+async function exited (r: Pick<Run, 'exit' | 'stderr'>): Promise<number | null> {
+  return await within(r.exit, { timeoutMs: PROCESS_MS, message: 'the gateway process exited', seen: r.stderr })
 }
 
 function configFile (dir: string, yaml: string): string {
@@ -54,11 +71,11 @@ t.test('--validate: exit 0 for a valid file, 1 with the field path and no stack 
   const dir = t.testdir()
   const good = configFile(dir, 'pools:\n  web:\n    backends: [ { url: "http://127.0.0.1:9" } ]\n')
   const ok = run(['--validate', '--config', good])
-  t.equal(await ok.exit, 0)
+  t.equal(await exited(ok), 0)
   const bad = join(dir, 'bad.yaml')
   writeFileSync(bad, 'listen:\n  port: 99999\npools:\n  web:\n    backends: [ { url: "ftp://x" } ]\n')
   const no = run(['--validate', `--config=${bad}`])
-  t.equal(await no.exit, 1)
+  t.equal(await exited(no), 1)
   t.match(no.stderr(), /listen\.port/)
   t.match(no.stderr(), /pools\.web\.backends\[0\]\.url/)
   t.notMatch(no.stderr(), /\n\s+at /, 'no stack trace')
@@ -66,7 +83,7 @@ t.test('--validate: exit 0 for a valid file, 1 with the field path and no stack 
 
 t.test('starting with an invalid config exits 1 without listening', async (t) => {
   const r = run(['--config', configFile(t.testdir(), 'pools: {}\nbogus: 1\n')])
-  t.equal(await r.exit, 1)
+  t.equal(await exited(r), 1)
   t.match(r.stderr(), /bogus/)
 })
 
@@ -75,51 +92,64 @@ t.test('GATEWAY_CONFIG names the file when --config is absent', async (t) => {
   const child = spawn(process.execPath, [SERVER, '--validate'], { env: childEnv({ GATEWAY_CONFIG: f }), stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (c: Buffer) => { out += c.toString() })
-  t.equal(await new Promise((resolve) => child.on('exit', resolve)), 0)
+  t.equal(await within(new Promise((resolve) => child.on('exit', resolve)), { timeoutMs: PROCESS_MS, message: 'the gateway process exited' }), 0)
   t.match(out, f)
 })
 
 t.test('SIGTERM: stops accepting, lets the in-flight request finish, exits 0', async (t) => {
   let arrived!: () => void
   const inFlight = new Promise<void>((resolve) => { arrived = resolve })
-  const b = await startBackend(t, 'slow', (_req, res) => { arrived(); setTimeout(() => res.end('finished'), 500) })
+  // Answers only once the test releases it: after the gateway has begun shutting down.
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const b = await startBackend(t, 'slow', (_req, res) => { arrived(); void held.then(() => res.end('finished')) })
   const r = run(['--config', configFile(t.testdir(), `listen: { port: 0 }\nadmin: { port: 0 }\npools:\n  web:\n    backends: [ { url: "${b.url}" } ]\n`)])
   t.teardown(() => { r.child.kill('SIGKILL') })
-  const port = await r.port
+  const port = await ready(r)
   const pending = send(`http://127.0.0.1:${port}/`)
-  await inFlight
+  await within(inFlight, { message: 'the request reached the backend' })
   r.child.kill('SIGTERM')
+  await waitFor(() => r.lines.some((l) => l.msg === 'shutting down: no new connections, finishing in-flight requests'),
+    { message: 'the gateway logged that it is shutting down', seen: () => r.lines.map((l) => l.msg) })
+  release()
   const reply = await pending
   t.equal(reply.status, 200)
   t.equal(reply.text, 'finished', 'the in-flight request completed')
-  t.equal(await r.exit, 0)
+  t.equal(await exited(r), 0)
   await t.rejects(send(`http://127.0.0.1:${port}/`), 'nothing listens after shutdown')
   t.ok(r.lines.some((l) => l.msg === 'access' && l.status === 200), 'its access line was written before exit')
 })
 
 t.test('a second signal exits at once; shutdown.timeout bounds the wait', async (t) => {
-  const b = await startBackend(t, 'hang', () => { /* never answers */ })
+  // Never answers; counts the requests that reached it.
+  let arrivals = 0
+  const b = await startBackend(t, 'hang', () => { arrivals++ })
+  const arrived = async (n: number): Promise<void> => {
+    await waitFor(() => arrivals >= n, { message: `request ${n} reached the backend`, seen: () => arrivals })
+  }
   const yaml = `listen: { port: 0 }\nadmin: { port: 0 }\nshutdown: { timeout: 300ms }\npools:\n  web:\n    backends: [ { url: "${b.url}" } ]\n`
   const dir = t.testdir({ a: {}, b: {} })
 
   const first = run(['--config', configFile(join(dir, 'a'), yaml)])
   t.teardown(() => { first.child.kill('SIGKILL') })
-  const p1 = await first.port
+  const p1 = await ready(first)
   send(`http://127.0.0.1:${p1}/`).catch(() => {})
-  while (b.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await arrived(1)
   first.child.kill('SIGTERM')
-  t.equal(await first.exit, 0, 'exits 0 once shutdown.timeout has passed')
+  t.equal(await exited(first), 0, 'exits 0 once shutdown.timeout has passed')
   t.ok(first.lines.some((l) => l.msg === 'shutdown timeout reached: exiting with requests still in flight'))
 
   const second = run(['--config', configFile(join(dir, 'b'), yaml.replace('300ms', '1m'))])
   t.teardown(() => { second.child.kill('SIGKILL') })
-  const p2 = await second.port
+  const p2 = await ready(second)
   send(`http://127.0.0.1:${p2}/`).catch(() => {})
-  while (b.seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+  await arrived(2)
   second.child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The second signal once the first one is being handled: shutdown has begun.
+  await waitFor(() => second.lines.some((l) => l.msg === 'shutting down: no new connections, finishing in-flight requests'),
+    { message: 'the gateway logged that it is shutting down', seen: () => second.lines.map((l) => l.msg) })
   second.child.kill('SIGTERM')
-  t.equal(await second.exit, 1, 'the second signal exits without waiting for the 1 minute timeout')
+  t.equal(await exited(second), 1, 'the second signal exits without waiting for the 1 minute timeout')
 })
 
 t.test('SIGHUP re-reads the config file; an invalid file is refused and the running config keeps serving', async (t) => {
@@ -130,9 +160,11 @@ t.test('SIGHUP re-reads the config file; an invalid file is refused and the runn
   const file = configFile(dir, yaml(a.url))
   const r = run(['--config', file])
   t.teardown(() => { r.child.kill('SIGKILL') })
-  const url = `http://127.0.0.1:${await r.port}/`
+  const url = `http://127.0.0.1:${await ready(r)}/`
   t.equal((await send(url)).text, 'a')
-  const logged = async (msg: string): Promise<void> => { while (!r.lines.some((l) => l.msg === msg)) await new Promise((resolve) => setTimeout(resolve, 20)) }
+  const logged = async (msg: string): Promise<void> => {
+    await waitFor(() => r.lines.some((l) => l.msg === msg), { message: `the gateway logged "${msg}"`, seen: () => r.lines.map((l) => l.msg) })
+  }
   writeFileSync(file, yaml(b.url))
   r.child.kill('SIGHUP')
   await logged('config reloaded')
@@ -142,5 +174,5 @@ t.test('SIGHUP re-reads the config file; an invalid file is refused and the runn
   await logged('reload refused: the config file is invalid; the running config keeps serving')
   t.equal((await send(url)).text, 'b', 'still serving the last good config')
   r.child.kill('SIGTERM')
-  t.equal(await r.exit, 0)
+  t.equal(await exited(r), 0)
 })

@@ -6,6 +6,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
+import type { Clock } from '../../lib/health/clock.js'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
 import { loadConfigText } from '../../lib/config/load.js'
@@ -72,8 +73,20 @@ export interface TestGateway {
   logs: Array<Record<string, unknown>>
 }
 
+/**
+ * What a test may inject into the gateway's pools (lib/pool.ts PoolDeps): a clock, e.g. a
+ * FakeClock (helpers/fake-clock.ts), drives breakers, ejections, slow start and the algorithms'
+ * `now`; a random source, e.g. seededRandom (helpers/seeded-random.ts), feeds the algorithms and
+ * the retry backoff. Active health checks (plugins/health.ts) and connection timers do not read
+ * them: they stay on real time.
+ */
+export interface GatewayDeps {
+  clock?: Clock
+  random?: () => number
+}
+
 /** A gateway on port 0 built from YAML (listen.port is forced to 0); its log lines are captured. */
-export async function startGateway (t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, baseDir?: string): Promise<TestGateway> {
+export async function startGateway (t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, baseDir?: string, deps: GatewayDeps = {}): Promise<TestGateway> {
   const config = loadConfigText(yaml, { env, source: 'test.yaml', baseDir })
   await loadAlgorithmModules(config)
   await loadPluginModules(config)
@@ -81,7 +94,7 @@ export async function startGateway (t: Teardown, yaml: string, env: NodeJS.Proce
   config.listen.host = '127.0.0.1'
   const logs: Array<Record<string, unknown>> = []
   const logger = createLogger({ level: 'info' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } })
-  const app = await buildApp(config, { logger })
+  const app = await buildApp(config, { logger, pools: { deps } })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const port = (app.server.address() as AddressInfo).port

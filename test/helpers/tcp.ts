@@ -1,9 +1,15 @@
 /**
- * Layer-4 helpers: raw TCP backends on 127.0.0.1:0 and a client that records what it gets, over
- * real `net` sockets. Everything started here is closed in teardown.
+ * Layer-4 helpers: raw TCP backends on 127.0.0.1:0, a client that records what it gets, over
+ * real `net` sockets, and a gateway with one tcp listener over a tcp:// pool "db" (tcpYaml,
+ * startTcpGateway) with accessors for that pool's state. Everything started here is closed in
+ * teardown.
  */
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { BackendSnapshot } from '../../lib/pool.js'
+import { deadPort, startGateway, type TestGateway } from './gateway.js'
+import { within } from './wait.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -256,15 +262,6 @@ export async function exchange (port: number, data: string | Buffer, ms = 10_000
   }
 }
 
-/** Polls `cond` every 10 ms until it holds; throws with `what` if it does not within `ms`. */
-export async function until (cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 /** Connecting to `port` is refused (ECONNREFUSED), or the connection is closed without data. */
 export async function refused (port: number): Promise<ClientEnd> {
   const c = new TcpClient(port)
@@ -321,14 +318,16 @@ export async function startSlowTcpBackend (t: Teardown): Promise<SlowTcpBackend>
     out += d.toString()
     for (const w of waiters.splice(0)) w()
   })
-  const line = async (n: number): Promise<string> => {
+  const lineOf = async (n: number): Promise<string> => {
     while (out.split('\n').length <= n) await new Promise<void>((resolve) => waiters.push(resolve))
     return out.split('\n')[n - 1]!
   }
-  const port = Number(await line(1))
+  const line = async (n: number, what: string): Promise<string> =>
+    await within(lineOf(n), { message: `the slow backend printed ${what}`, seen: () => out })
+  const port = Number(await line(1, 'its port'))
   const stall = async (ms: number): Promise<boolean> => {
     child.stdin.write(`${ms}\n`)
-    await line(2)
+    await line(2, '"blocked"')
     // backlog 1: two queued connections fill the accept queue; a third SYN is dropped.
     const connectOne = async (): Promise<boolean> => await new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1')
@@ -344,3 +343,93 @@ export async function startSlowTcpBackend (t: Teardown): Promise<SlowTcpBackend>
   }
   return { port, url: `tcp://127.0.0.1:${port}`, id: `127.0.0.1:${port}`, stall }
 }
+
+interface GwOpts {
+  algorithm?: string
+  /** Extra lines of the pool, indented by 4 spaces. */
+  poolExtra?: string
+  /** Extra keys of the tcp listener, e.g. { idleTimeout: '300ms' }. */
+  listener?: Record<string, string | number>
+  port?: number
+}
+
+/** One tcp pool "db" over `backends` and one tcp listener on 127.0.0.1 (port 0 by default). */
+export function tcpYaml (backends: Array<{ url: string }>, o: GwOpts = {}): string {
+  return `pools:
+  db:
+    algorithm: ${o.algorithm ?? 'round-robin'}
+    backends:
+${backends.map((b) => `      - url: ${b.url}\n`).join('')}${o.poolExtra ?? ''}tcp:
+${listenerYaml(o.port ?? 0, o.listener)}`
+}
+
+/**
+ * A tcp listener entry. drainTimeout defaults to 100ms here (not 10s) so that a gateway whose
+ * connections are still open at teardown closes quickly when a test fails.
+ */
+export function listenerYaml (port: number, extra: Record<string, string | number> = {}): string {
+  return `  - listen: { host: 127.0.0.1, port: ${port} }
+    pool: db
+${Object.entries({ drainTimeout: '100ms', ...extra }).map(([k, v]) => `    ${k}: ${v}\n`).join('')}`
+}
+
+export interface TcpGateway extends TestGateway { tcpPort: number }
+
+/** startGateway, plus the port of the first tcp listener. */
+export async function startTcpGateway (t: Teardown, yaml: string): Promise<TcpGateway> {
+  const gw = await startGateway(t, yaml)
+  const l = gw.app.tcpListeners.listeners[0]
+  if (l === undefined) throw new Error('no tcp listener was bound')
+  return { ...gw, tcpPort: l.port }
+}
+
+/** A tcp:// backend where nothing listens, with its pool id. */
+export async function dead (): Promise<{ url: string, id: string }> {
+  const port = await deadPort()
+  return { url: `tcp://127.0.0.1:${port}`, id: `127.0.0.1:${port}` }
+}
+
+/** Binds a server on a free 127.0.0.1 port (closed in teardown) and returns the port: a port that is taken. */
+export async function occupy (t: Teardown): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { s.close() })
+  return (s.address() as net.AddressInfo).port
+}
+
+/** GET /admin/pools/:pool through the admin server. */
+export async function adminPool (app: FastifyInstance, pool = 'db'): Promise<{ backends: BackendSnapshot[] }> {
+  const r = await app.adminServer.inject({ method: 'GET', url: `/admin/pools/${pool}` })
+  if (r.statusCode !== 200) throw new Error(`GET /admin/pools/${pool} answered ${r.statusCode}: ${r.body}`)
+  return r.json()
+}
+
+/** The pool "db"'s snapshot of backend `id`; throws when there is none. */
+export const snapshotOf = (app: FastifyInstance, id: string): BackendSnapshot => {
+  const s = app.pools.get('db')!.snapshot().find((b) => b.id === id)
+  if (s === undefined) throw new Error(`no backend ${id}`)
+  return s
+}
+
+/** Open tcp connections the pool "db" counts, over its backends. */
+export const openTcp = (app: FastifyInstance): number => app.pools.get('db')!.snapshot().reduce((n, b) => n + b.tcpConnections, 0)
+
+/** How often each name occurs. */
+export const tally = (names: string[]): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const n of names) out[n] = (out[n] ?? 0) + 1
+  return out
+}
+
+/** Splits "NAME\nREST" as the echo backend answers a connection that began with "whoami\n". */
+export const split = (data: Buffer): { name: string, rest: string } => {
+  const text = data.toString()
+  const nl = text.indexOf('\n')
+  return { name: text.slice(0, nl), rest: text.slice(nl + 1) }
+}
+
+/**
+ * The gateway has started a connect to backend `id` of pool "db" that has not completed: the
+ * backend counts one in flight and no open connection.
+ */
+export const connecting = (app: FastifyInstance, id: string): boolean => snapshotOf(app, id).inFlight === 1 && snapshotOf(app, id).tcpConnections === 0

@@ -1,5 +1,11 @@
+/**
+ * WebSocket helpers: real `ws` backends on 127.0.0.1:0, clients, and what tests read off a
+ * gateway's websocket pool. Everything started here is closed in teardown.
+ */
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 
 type Teardown = { teardown: (fn: () => unknown) => void }
@@ -78,11 +84,6 @@ export async function closed (ws: WebSocket): Promise<{ code: number, reason: st
   return { code, reason: reason.toString() }
 }
 
-/** Polls `cond` every 10 ms until it holds (the tap timeout is the guard; no timing is asserted). */
-export async function until (cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((resolve) => setTimeout(resolve, 10))
-}
-
 /** The backend's server-side sockets (one per open connection), oldest first. */
 export function serverSockets (b: WsBackend): WebSocket[] {
   return [...b.server.clients]
@@ -99,4 +100,28 @@ export async function roundTrip (ws: WebSocket, text: string): Promise<string> {
 export function wsYaml (backends: Array<{ url: string }>, extra = '', poolExtra = ''): string {
   return `pools:\n  web:\n    backends:\n${backends.map((b) => `      - url: ${b.url}\n`).join('')}${poolExtra}` +
     'routes:\n  - { pool: web, websocket: true }\n' + extra
+}
+
+/** ws://127.0.0.1:PORT/PATH */
+export const wsUrl = (port: number, path = '/'): string => `ws://127.0.0.1:${port}${path}`
+
+/** A backend's id in its pool (host:port, as the config loader makes it). */
+export const idOf = (b: { port: number }): string => `127.0.0.1:${b.port}`
+
+export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+/** Open proxied WebSockets the pool counts, summed over its backends. */
+export const openCount = (app: FastifyInstance, pool = 'web'): number =>
+  app.pools.get(pool)!.backends.reduce((n, b) => n + b.websockets, 0)
+
+/** Opens a socket (openWs); at teardown one still open is closed by the client (code 1000). */
+export async function open (t: Teardown, url: string, opts?: Parameters<typeof openWs>[1]): Promise<WebSocket> {
+  const ws = await openWs(url, opts)
+  t.teardown(async () => {
+    if (ws.readyState === WebSocket.CLOSED) return
+    const done = once(ws, 'close')
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000)
+    await done
+  })
+  return ws
 }
