@@ -1,18 +1,20 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { GatewayConfig } from './lib/config/types.js'
+import { loadModules, type LoadedModules } from './lib/config/modules.js'
 import { createClientServer, clientErrorHandler } from './lib/client-limits.js'
 import { TrafficSwitch } from './lib/traffic-switch.js'
 import { createLogger } from './lib/logger.js'
 import { GatewayError } from './lib/errors.js'
 import { sendError } from './lib/proxy/respond.js'
+import reloadPlugin from './plugins/reload.js'
 import configPlugin from './plugins/config.js'
+import logPlugin from './plugins/log.js'
 import poolsPlugin, { type PoolsPluginOptions } from './plugins/pools.js'
 import healthPlugin from './plugins/health.js'
 import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
-import reloadPlugin from './plugins/reload.js'
 import connectionsPlugin from './plugins/connections.js'
 import trafficPlugin from './plugins/traffic.js'
 
@@ -22,16 +24,26 @@ export interface BuildOptions {
   pools?: PoolsPluginOptions
   /** The config file, for the admin API's config routes. */
   configPath?: string
+  /**
+   * The custom algorithms and middleware plugins the config names, from loadModules(config).
+   * Default: loaded here (a bad module then makes buildApp throw its ConfigError).
+   */
+  modules?: LoadedModules
 }
 
 /**
  * Builds the gateway (not listening): the client server with its limits, then the plugins in
- * dependency order; the traffic plugin builds the instance that handles client requests. server.ts listens; tests build and inject
- * or listen on port 0.
+ * dependency order; the traffic plugin builds the instance that handles client requests.
+ * server.ts listens; tests build and inject or listen on port 0.
+ *
+ * The reload coordinator comes first: every later plugin whose state a reload changes
+ * registers its participant with it as it is registered, so the registration order below is
+ * the reload's order (docs/reload.md).
  */
 export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const modules = opts.modules ?? await loadModules(config)
   // The client listener hands requests and upgrades to the current traffic generation
-  // (plugins/traffic.ts), which a reload may replace; this root instance holds the shared state.
+  // (lib/traffic/generation.ts), which a reload may replace; this root instance holds the shared state.
   const traffic = new TrafficSwitch((_req, res) => { sendError(res, new GatewayError('GW_STARTING'), '', false) })
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger(config.log),
@@ -44,14 +56,15 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
     clientErrorHandler
   }) as unknown as FastifyInstance
 
+  await app.register(reloadPlugin)
   await app.register(configPlugin, { config })
-  await app.register(poolsPlugin, opts.pools ?? {})
+  await app.register(logPlugin)
+  await app.register(poolsPlugin, { ...opts.pools, deps: { ...opts.pools?.deps, customAlgorithms: modules.algorithms } })
   await app.register(healthPlugin)
   await app.register(metricsPlugin)
   await app.register(proxyPlugin)
   await app.register(connectionsPlugin)
-  await app.register(trafficPlugin, { switch: traffic })
-  await app.register(reloadPlugin, { deps: opts.pools?.deps })
+  await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins })
   await app.register(adminPlugin, { configPath: opts.configPath })
   return app
 }

@@ -10,7 +10,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfigFile, resolveConfigPath } from './lib/config/load.js'
 import type { GatewayConfig } from './lib/config/types.js'
-import { loadAlgorithmModules, loadPluginModules } from './lib/config/modules.js'
+import { loadModules, type LoadedModules } from './lib/config/modules.js'
 import { createLogger } from './lib/logger.js'
 
 const USAGE = `Usage: node dist/server.js [--config PATH] [--validate]
@@ -25,11 +25,11 @@ async function main (argv: string[]): Promise<void> {
   }
   let path = '(config)'
   let config: GatewayConfig
+  let modules: LoadedModules
   try {
     path = resolveConfigPath(argv, process.env, process.cwd())
     config = loadConfigFile(path, process.env)
-    await loadAlgorithmModules(config, path)
-    await loadPluginModules(config, path)
+    modules = await loadModules(config, path)
   } catch (err) {
     process.stderr.write(`${path}: invalid config\n${err instanceof ConfigError ? err.message : String(err)}\n`)
     process.exitCode = 1
@@ -41,7 +41,7 @@ async function main (argv: string[]): Promise<void> {
   }
 
   const logger = createLogger(config.log)
-  const app = await buildApp(config, { logger, configPath: path })
+  const app = await buildApp(config, { logger, configPath: path, modules })
   let where = `${config.listen.host}:${config.listen.port}`
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port })

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici'
 import type { BackendConfig, PoolConfig } from './config/types.js'
 import type { Algorithm, KeySource, SelectionContext } from '../algorithms/types.js'
 import { algorithms } from '../algorithms/index.js'
-import { customAlgorithm } from './config/modules.js'
+import type { AnyAlgorithmDefinition } from '../algorithms/index.js'
 import { Backend } from './backend.js'
 import { CircuitBreaker, type CircuitState } from './resilience/breaker.js'
 import { OutlierDetector } from './health/outlier.js'
@@ -24,6 +24,8 @@ export interface PoolDeps {
   random?: () => number
   /** Clock for slow start, breakers and ejections; default the real one. */
   clock?: Clock
+  /** Custom algorithm definitions by module path (lib/config/modules.ts loadModules). */
+  customAlgorithms?: ReadonlyMap<string, AnyAlgorithmDefinition>
 }
 
 export interface PoolEvents {
@@ -76,7 +78,7 @@ export class BackendPool {
     this.deps = deps
     const now = (): number => this.clock.now()
     const { name, module, options } = config.algorithm
-    const def = module !== undefined ? customAlgorithm(module) : algorithms[name]
+    const def = module !== undefined ? deps.customAlgorithms?.get(module) : algorithms[name]
     if (def === undefined) throw new Error(`algorithm "${name}" is not loaded`)
     // An unchanged algorithm config keeps its instance across a reload, so what it learned
     // (latency estimates, rotation) survives; update() below gives it the new list.

@@ -10,7 +10,7 @@ import type { FastifyPluginCallback } from 'fastify'
 declare module 'fastify' {
   interface FastifyInstance {
     /** The admin server (its own listener, admin.host:admin.port); server.ts makes it listen. */
-    adminServer: FastifyInstance
+    readonly adminServer: FastifyInstance
   }
 }
 
@@ -58,8 +58,15 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
     return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', pools })
   })
   app.decorate('adminServer', admin)
+  // Reload ("admin" participant): the admin listener and its token are set up once.
+  app.reload.register({
+    name: 'admin',
+    prepare: (next, ctx) => {
+      if (JSON.stringify(next.admin) !== JSON.stringify(cfg.admin)) ctx.needsRestart('admin')
+      return undefined
+    }
+  })
   app.addHook('onClose', async () => { await admin.close() })
-
 }
 
 export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload'], fastify: '5.x' })

@@ -4,8 +4,8 @@ import type { GatewayConfig } from '../lib/config/types.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The validated, normalised config this instance was built from. */
-    gatewayConfig: GatewayConfig
+    /** The validated, normalised config in force: the one built from, then the last reloaded. */
+    readonly gatewayConfig: GatewayConfig
   }
 }
 
@@ -13,9 +13,22 @@ export interface ConfigPluginOptions {
   config: GatewayConfig
 }
 
-/** Provides the loaded config to every other gateway plugin. Loading and validation happen before. */
+/**
+ * Provides the config in force to every other gateway plugin. Loading and validation happen
+ * before. On reload ("config" participant) it switches to the new config in the commit, and
+ * reports `shutdown` as needing a restart: server.ts reads it once, at start.
+ */
 async function configPlugin (app: FastifyInstance, opts: ConfigPluginOptions): Promise<void> {
-  app.decorate('gatewayConfig', opts.config)
+  const startup = opts.config
+  let current = opts.config
+  app.decorate('gatewayConfig', { getter: () => current })
+  app.reload.register({
+    name: 'config',
+    prepare: (next, ctx) => {
+      if (JSON.stringify(next.shutdown) !== JSON.stringify(startup.shutdown)) ctx.needsRestart('shutdown')
+      return { commit: () => { current = next }, abort: () => {} }
+    }
+  })
 }
 
-export default fp(configPlugin, { name: 'gateway-config', fastify: '5.x' })
+export default fp(configPlugin, { name: 'gateway-config', dependencies: ['gateway-reload'], fastify: '5.x' })

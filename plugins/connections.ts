@@ -8,17 +8,16 @@ import { GatewayError } from '../lib/errors.js'
 import { writeSocketError } from '../lib/proxy/respond.js'
 import { unsafeTarget } from '../lib/proxy/proxy.js'
 import { absoluteFormHost } from '../lib/proxy/request-target.js'
+import type { BackendPool } from '../lib/pool.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Open proxied WebSockets. */
-    websocketConnections: Connections
+    readonly websocketConnections: Connections
     /** The layer-4 listeners of the `tcp` section. */
-    tcpListeners: TcpListeners
+    readonly tcpListeners: TcpListeners
     /** The proxy's handling of a request that arrived as an HTTP upgrade. */
-    proxyUpgrade: (req: IncomingMessage, res: ServerResponse, requestId: string) => void
-    /** After a reload: subscribes to the current pools' drain events. */
-    rewireConnections: () => void
+    readonly proxyUpgrade: (req: IncomingMessage, res: ServerResponse, requestId: string) => void
   }
 }
 
@@ -38,6 +37,12 @@ const EMPTY = Buffer.alloc(0)
  * connections ended after their grace period. Shutdown: no new connections (Fastify answers
  * upgrades with 503 while closing, tcp listeners stop accepting), open ones end after their
  * grace period, and close waits for them.
+ *
+ * Reload ("connections" participant): prepare binds the listeners the new `tcp` section adds,
+ * over the new pools (a port that cannot be bound fails the reload); commit switches the
+ * listener set and follows the new pools' drain events; listeners that left close afterwards.
+ * Connections to a backend the reload removed end after their grace period, through the old
+ * pool's drain event (it retires the backend).
  */
 async function connectionsPlugin (app: FastifyInstance): Promise<void> {
   const websockets = new Connections()
@@ -77,24 +82,40 @@ async function connectionsPlugin (app: FastifyInstance): Promise<void> {
     app.proxy.handle(req, res, requestId)
   }
 
-  const wire = (): void => {
-    for (const pool of app.pools.values()) {
+  const wire = (pools: ReadonlyMap<string, BackendPool>): void => {
+    for (const pool of pools.values()) {
       pool.events.on('draining', (b) => {
         websockets.backendDraining(b)
         tcp.backendDraining(b)
       })
     }
   }
-  wire()
+  wire(app.pools)
 
   app.decorate('websocketConnections', websockets)
   app.decorate('tcpListeners', tcp)
   app.decorate('proxyUpgrade', proxyUpgrade)
-  app.decorate('rewireConnections', wire)
+
+  app.reload.register({
+    name: 'connections',
+    prepare: async (next, ctx) => {
+      const pools = ctx.get('pools').next
+      const change = await tcp.prepare(next.tcp, pools)
+      return {
+        commit: () => {
+          change.commit()
+          wire(pools)
+        },
+        abort: change.abort,
+        afterCommit: change.afterCommit
+      }
+    }
+  })
 
   app.addHook('onReady', async () => {
-    const change = await tcp.prepare(app.gatewayConfig.tcp)
-    change.commit(app.pools)
+    const change = await tcp.prepare(app.gatewayConfig.tcp, app.pools)
+    change.commit()
+    change.afterCommit()
   })
   let draining: Promise<unknown> = Promise.resolve()
   app.addHook('preClose', async () => {
@@ -120,6 +141,6 @@ function upgradeHead (req: IncomingMessage): Buffer {
 
 export default fp(connectionsPlugin, {
   name: 'gateway-connections',
-  dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-proxy'],
+  dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-proxy', 'gateway-reload'],
   fastify: '5.x'
 })

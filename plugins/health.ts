@@ -11,9 +11,14 @@ import type { Backend } from '../lib/backend.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /** Active health checkers by pool name (only pools with healthCheck.active). */
+    readonly healthCheckers: ReadonlyMap<string, HealthChecker>
+  }
+}
+
+declare module '../lib/reload/participant.js' {
+  interface ReloadProducts {
+    /** The checkers of the new pools, by pool name (not started before the commit). */
     healthCheckers: ReadonlyMap<string, HealthChecker>
-    /** After a reload: stops the checkers and wires the current pools afresh. */
-    rewireHealth: () => Promise<void>
   }
 }
 
@@ -21,23 +26,30 @@ declare module 'fastify' {
  * Wiring between the health checkers and the pools: a checker only reports transitions; this
  * plugin hands them to the pool (the one owner of backend state) and logs every state change of
  * the pools (health, ejection, circuit). Probing starts when the server is ready and stops on close.
+ *
+ * Reload ("health" participant): prepare makes a checker for each new pool with active checks;
+ * commit stops the old checkers and wires the new pools, each taken-over backend starting from
+ * what was known of its health at that moment; the old probe connections close afterwards.
  */
 async function healthPlugin (app: FastifyInstance): Promise<void> {
   const checkers = new Map<string, HealthChecker>()
   /** Probe connections of pools with maxConnections, by pool and backend id. */
-  const probeDispatchers = new Map<string, Dispatcher>()
+  let probeDispatchers = new Map<string, Dispatcher>()
   let started = false
 
-  const wire = (name: string, pool: BackendPool): void => {
+  const checkerFor = (pool: BackendPool): HealthChecker | undefined => {
+    const active = pool.config.healthCheck.active
+    return active === undefined ? undefined : new HealthChecker(active, probeFor(active), { clock: realClock, random: Math.random })
+  }
+
+  const wire = (name: string, pool: BackendPool, checker: HealthChecker | undefined): void => {
     const log = app.log.child({ pool: name })
     pool.events.on('health', (e) => { log[e.to === 'healthy' ? 'info' : 'warn'](e, `backend ${e.to}`) })
     pool.events.on('eject', (e) => { log.warn(e, 'backend ejected (outlier)') })
     pool.events.on('return', (e) => { log.info(e, 'backend returned from ejection') })
     pool.events.on('circuit', (e) => { log[e.to === 'open' ? 'warn' : 'info'](e, `circuit ${e.to}`) })
 
-    const active = pool.config.healthCheck.active
-    if (active === undefined) return
-    const checker = new HealthChecker(active, probeFor(active), { clock: realClock, random: Math.random })
+    if (checker === undefined) return
     // Probes share a backend's connections, except where maxConnections bounds them: a probe
     // queued behind slow requests would time out and mark a merely busy backend unhealthy.
     const limited = (pool.config.circuitBreaker?.maxConnections ?? 0) > 0
@@ -61,22 +73,46 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
     if (started) checker.start()
   }
 
-  const stopAll = async (): Promise<void> => {
+  /** Stops every checker; returns the probe connections to close. */
+  const stopAll = (): Dispatcher[] => {
     for (const c of checkers.values()) c.stop()
     checkers.clear()
     const dispatchers = [...probeDispatchers.values()]
-    probeDispatchers.clear()
+    probeDispatchers = new Map()
+    return dispatchers
+  }
+  const closeAll = async (dispatchers: Dispatcher[]): Promise<void> => {
     await Promise.all(dispatchers.map(async (d) => { await d.close() }))
   }
 
-  for (const [name, pool] of app.pools) wire(name, pool)
+  for (const [name, pool] of app.pools) wire(name, pool, checkerFor(pool))
   app.decorate('healthCheckers', checkers)
-  app.decorate('rewireHealth', async () => {
-    await stopAll()
-    for (const [name, pool] of app.pools) wire(name, pool)
+
+  app.reload.register({
+    name: 'health',
+    prepare: (_next, ctx) => {
+      const { next } = ctx.get('pools')
+      const prepared = new Map<string, HealthChecker>()
+      for (const [name, pool] of next) {
+        const c = checkerFor(pool)
+        if (c !== undefined) prepared.set(name, c)
+      }
+      ctx.provide('healthCheckers', prepared)
+      let retired: Dispatcher[] = []
+      return {
+        commit: () => {
+          retired = stopAll()
+          for (const [name, pool] of next) wire(name, pool, prepared.get(name))
+        },
+        // Prepared checkers were never started and hold nothing.
+        abort: () => {},
+        afterCommit: async () => { await closeAll(retired) }
+      }
+    }
   })
+
   app.addHook('onReady', async () => { started = true; for (const c of checkers.values()) c.start() })
-  app.addHook('onClose', async () => { started = false; await stopAll() })
+  app.addHook('onClose', async () => { started = false; await closeAll(stopAll()) })
 }
 
-export default fp(healthPlugin, { name: 'gateway-health', dependencies: ['gateway-pools'], fastify: '5.x' })
+export default fp(healthPlugin, { name: 'gateway-health', dependencies: ['gateway-pools', 'gateway-reload'], fastify: '5.x' })

@@ -6,13 +6,17 @@ import { HttpProxy } from '../lib/proxy/proxy.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /** The request path for proxied traffic (route match, selection, dispatch). */
-    proxy: HttpProxy
+    readonly proxy: HttpProxy
   }
 }
 
 /**
  * Compiles the routes against the pools and provides the proxy. On close, the proxy is told
  * first (preClose) so answers still in flight ask their clients to close the connection.
+ *
+ * Reload ("proxy" participant): prepare compiles the new routes against the new pools (an
+ * unknown pool fails the reload); commit swaps the router and access-log settings. The proxy
+ * (and the WebSocket proxy) read `listen.trustProxy` once: a change needs a restart.
  */
 async function proxyPlugin (app: FastifyInstance): Promise<void> {
   const cfg = app.gatewayConfig
@@ -25,9 +29,17 @@ async function proxyPlugin (app: FastifyInstance): Promise<void> {
     recorder: app.gatewayMetrics.recorder
   })
   app.decorate('proxy', proxy)
+  app.reload.register({
+    name: 'proxy',
+    prepare: (next, ctx) => {
+      if (next.listen.trustProxy !== cfg.listen.trustProxy) ctx.needsRestart('listen.trustProxy')
+      const router = compileRoutes(next.routes, ctx.get('pools').next)
+      return { commit: () => { proxy.swap(router, next.log.access, next.log.accessSample) }, abort: () => {} }
+    }
+  })
   app.addHook('preClose', async () => {
     proxy.closing = true
   })
 }
 
-export default fp(proxyPlugin, { name: 'gateway-proxy', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics'], fastify: '5.x' })
+export default fp(proxyPlugin, { name: 'gateway-proxy', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload'], fastify: '5.x' })

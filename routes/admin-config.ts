@@ -55,7 +55,7 @@ export default async function adminConfigRoutes (app: FastifyInstance, opts: Adm
   app.post<{ Body: string }>('/admin/config/validate', { schema: { summary: 'Check a YAML or JSON config without applying it' } },
     async (req, reply) => await configResult(reply, async () => {
       const config = loadConfigText(bodyText(req.body), { env: process.env, baseDir, source: 'posted config' })
-      await loadAlgorithmModules(config, 'posted config', false)
+      await loadAlgorithmModules(config, 'posted config')
       return {}
     }))
 

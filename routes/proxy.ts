@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { pluginModule } from '../lib/config/modules.js'
+import type { MiddlewarePlugin } from '../lib/config/modules.js'
 import type { PluginConfig } from '../lib/config/types.js'
 import type { HttpProxy } from '../lib/proxy/proxy.js'
 import rateLimit from '@fastify/rate-limit'
@@ -24,6 +24,8 @@ export interface ProxyRoutesOptions {
   upgrade: (req: IncomingMessage, res: ServerResponse, requestId: string) => void
   /** Middleware plugins, registered in this scope before the route. */
   plugins: PluginConfig[]
+  /** The loaded plugin modules by path (lib/config/modules.ts); every entry of `plugins` must be there. */
+  modules: ReadonlyMap<string, MiddlewarePlugin>
   /** Whether any route has a rate limit (the limiter is installed only then). */
   rateLimited: boolean
 }
@@ -36,7 +38,9 @@ export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRout
   // preHandler, onSend, onResponse) run for proxied requests. A plugin must be wrapped with
   // fastify-plugin for its hooks to reach the route registered below (Fastify encapsulation).
   for (const p of opts.plugins) {
-    await app.register(pluginModule(p.module) as FastifyPluginAsync, p.options)
+    const plugin = opts.modules.get(p.module)
+    if (plugin === undefined) throw new Error(`plugin module ${p.module} was not loaded (lib/config/modules.ts loadModules)`)
+    await app.register(plugin, p.options)
   }
 
   const { proxy, upgrade } = opts

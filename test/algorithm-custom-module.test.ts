@@ -2,7 +2,7 @@ import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfigText } from '../lib/config/load.js'
-import { customAlgorithm, loadAlgorithmModules } from '../lib/config/modules.js'
+import { loadAlgorithmModules } from '../lib/config/modules.js'
 import { poolYaml, send, startBackends, startGateway } from './helpers/gateway.js'
 
 /** A custom algorithm as a user writes it: always the backend at `offset` while it is usable. */
@@ -63,11 +63,11 @@ t.test('loading again (a reload) picks up a changed module file', async (t) => {
   const config = (): ReturnType<typeof loadConfigText> =>
     loadConfigText(poolYaml([{ url: 'http://127.0.0.1:9' }], '', algo()), { env: {}, baseDir: dir })
   const first = config()
-  await loadAlgorithmModules(first)
+  let loaded = await loadAlgorithmModules(first)
   const path = first.pools.web!.algorithm.module!
-  const label = (): unknown => (customAlgorithm(path)!.create({ offset: 0 }, { random: Math.random, now: () => 0 }) as unknown as { label: string }).label
+  const label = (): unknown => (loaded.get(path)!.create({ offset: 0 }, { random: Math.random, now: () => 0 }) as unknown as { label: string }).label
   t.equal(label(), 'v1')
   writeFileSync(join(dir, 'fixed.mjs'), FIXED('v2'))
-  await loadAlgorithmModules(config())
+  loaded = await loadAlgorithmModules(config())
   t.equal(label(), 'v2')
 })

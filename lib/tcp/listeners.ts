@@ -7,8 +7,10 @@ import { TcpListener, type TcpDeps } from './listener.js'
 const addressOf = (c: TcpListenerConfig): string => `${c.listen.host}\u0000${c.listen.port}`
 
 export interface TcpChange {
-  /** Switches to the new listener set and pools; call in the same synchronous step as the pool switch. */
-  commit: (pools: ReadonlyMap<string, BackendPool>) => void
+  /** Switches to the new listener set and pools; call in the same synchronous step as the pool switch. Cannot fail. */
+  commit: () => void
+  /** After commit: closes the listeners that left (they stop accepting; their connections drain). */
+  afterCommit: () => void
   /** Gives up the change: closes the listeners it bound. */
   abort: () => Promise<void>
 }
@@ -30,11 +32,17 @@ export class TcpListeners {
   }
 
   /**
-   * Binds what `configs` adds, before the pools are built (a port that cannot be bound then
-   * changes nothing); commit(pools) switches. Connections the new listeners accept meanwhile
-   * wait for commit.
+   * Binds what `configs` adds and resolves each listener's pool in `pools` (the pools that will
+   * be in force at commit): an unknown pool or a port that cannot be bound throws, with what was
+   * bound closed again and the running set unchanged. Connections the new listeners accept
+   * before commit() wait for it.
    */
-  async prepare (configs: readonly TcpListenerConfig[]): Promise<TcpChange> {
+  async prepare (configs: readonly TcpListenerConfig[], pools: ReadonlyMap<string, BackendPool>): Promise<TcpChange> {
+    const poolOf = configs.map((c) => {
+      const p = pools.get(c.pool)
+      if (p === undefined) throw new Error(`tcp listener ${c.listen.host}:${c.listen.port}: unknown pool "${c.pool}"`)
+      return p
+    })
     const bound = new Map<string, TcpListener>()
     const abort = async (): Promise<void> => { await Promise.all([...bound.values()].map(async (l) => { await l.close() })) }
     try {
@@ -49,22 +57,21 @@ export class TcpListeners {
       await abort()
       throw err
     }
-    const commit = (pools: ReadonlyMap<string, BackendPool>): void => {
-      const poolOf = (c: TcpListenerConfig): BackendPool => {
-        const p = pools.get(c.pool)
-        if (p === undefined) throw new Error(`tcp listener ${c.listen.host}:${c.listen.port}: unknown pool "${c.pool}"`)
-        return p
-      }
-      const wanted = new Set(configs.map(addressOf))
+    const wanted = new Set(configs.map(addressOf))
+    const leaving: TcpListener[] = []
+    const commit = (): void => {
       for (const [key, l] of bound) this.byAddress.set(key, l)
-      for (const c of configs) this.byAddress.get(addressOf(c))?.update(c, poolOf(c))
+      configs.forEach((c, i) => { this.byAddress.get(addressOf(c))?.update(c, poolOf[i]!) })
       for (const [key, l] of this.byAddress) {
         if (wanted.has(key)) continue
         this.byAddress.delete(key)
-        void l.close().catch((err: unknown) => { this.deps.logger.error({ err }, 'closing a tcp listener failed') })
+        leaving.push(l)
       }
     }
-    return { commit, abort }
+    const afterCommit = (): void => {
+      for (const l of leaving) void l.close().catch((err: unknown) => { this.deps.logger.error({ err }, 'closing a tcp listener failed') })
+    }
+    return { commit, afterCommit, abort }
   }
 
   /** A backend began draining: its connections end after their listener's drainTimeout. */

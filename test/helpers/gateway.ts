@@ -10,7 +10,6 @@ import type { Clock } from '../../lib/health/clock.js'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
 import { loadConfigText } from '../../lib/config/load.js'
-import { loadAlgorithmModules, loadPluginModules } from '../../lib/config/modules.js'
 import { createLogger } from '../../lib/logger.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -88,8 +87,6 @@ export interface GatewayDeps {
 /** A gateway on port 0 built from YAML (listen.port is forced to 0); its log lines are captured. */
 export async function startGateway (t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, baseDir?: string, deps: GatewayDeps = {}): Promise<TestGateway> {
   const config = loadConfigText(yaml, { env, source: 'test.yaml', baseDir })
-  await loadAlgorithmModules(config)
-  await loadPluginModules(config)
   config.listen.port = 0
   config.listen.host = '127.0.0.1'
   const logs: Array<Record<string, unknown>> = []
