@@ -2,7 +2,7 @@ import t from 'tap'
 import dgram from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import { poolYaml, send, startBackend, startGateway } from './helpers/gateway.js'
-import { within } from './helpers/wait.js'
+import { waitFor, within } from './helpers/wait.js'
 
 /** A StatsD server: a real UDP socket collecting every metric line it receives. */
 async function statsdServer (t: { teardown: (fn: () => void) => void }): Promise<{ port: number, lines: string[], waitFor: (pred: (l: string) => boolean) => Promise<string>, close: () => void }> {
@@ -47,7 +47,10 @@ t.test('plain StatsD: counters, timings and gauges arrive as UDP packets', async
   t.equal(await statsd.waitFor((l) => l.startsWith('gw.backends_healthy.web:')), 'gw.backends_healthy.web:1|g')
   t.match(await statsd.waitFor((l) => l.startsWith('gw.process.rss_bytes:')), /^gw\.process\.rss_bytes:\d+\|g$/, 'memory gauge')
   t.match(await statsd.waitFor((l) => l.startsWith('gw.process.cpu_percent:')), /\|g$/, 'CPU gauge')
-  t.equal(statsd.lines.filter((l) => l.startsWith('gw.requests.')).reduce((n, l) => n + Number(l.split(':')[1]!.split('|')[0]), 0), 3, 'three requests counted in all')
+  // Counters are flushed in their own packets: wait until the three have arrived (or more would).
+  const counted = (): number => statsd.lines.filter((l) => l.startsWith('gw.requests.')).reduce((n, l) => n + Number(l.split(':')[1]!.split('|')[0]), 0)
+  await waitFor(() => counted() >= 3, { message: 'three request counts arrived', seen: counted })
+  t.equal(counted(), 3, 'three requests counted in all')
 })
 
 t.test('DogStatsD: pool, backend, method and code as tags', async (t) => {
