@@ -308,7 +308,7 @@ async function main (): Promise<number> {
   out(`UltraBalancer bench: node ${process.version}, ${cores} CPU core(s), ${opts.connections} connections, ` +
     `${opts.duration} s per target ${opts.warmup > 0 ? `after ${opts.warmup} s warm-up` : 'without warm-up'}, ${opts.body > 0 ? `POST ${opts.body} B bodies` : 'GET, no body'}, ` +
     `gateway access log ${opts.accessLog ? 'on (to a file)' : 'off (level warn)'}, metrics ${opts.metrics ? 'on' : 'off'}`)
-  out(`Note: autocannon (main thread) and the three backends (one worker thread) run in this process and share the`)
+  out('Note: autocannon (main thread) and the three backends (one worker thread) run in this process and share the')
   out(`machine's ${cores} core(s) with the gateway process, so absolute numbers understate every side: compare the ratio.`)
   out('"direct" is backend-1 alone, without the gateway; through the gateway, requests go round-robin to all three.')
   out()

@@ -74,8 +74,10 @@ export async function tcpLoad (host: string, port: number, connections: number, 
     await once(s, 'connect')
     s.on('error', () => { errors++ })
     s.on('data', (d: Buffer) => { received += d.length })
+    // Synchronous: `running` (set by the timer below) cannot change during one call.
     const pump = (): void => {
-      while (running && s.write(chunk)) { /* until the socket buffer is full */ }
+      if (!running) return
+      while (s.write(chunk)) { /* until the socket buffer is full */ }
     }
     s.on('drain', pump)
     return { s, pump }
