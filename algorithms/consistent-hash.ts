@@ -83,7 +83,8 @@ export const consistentHash: AlgorithmDefinition<ConsistentHashOptionsValue> = {
           left--
         }
         // Only a maglev table smaller than the backend list leaves backends out of the walk.
-        for (let i = 0; i < list.length && left > 0; i++) {
+        if (left === 0) return undefined
+        for (let i = 0; i < list.length; i++) {
           if (refused[i] !== pickNo && usable(list[i]!)) return list[i]
         }
         return undefined

@@ -47,4 +47,3 @@ export const p2c: AlgorithmDefinition = {
     }
   }
 }
-

@@ -105,6 +105,7 @@ async function main (): Promise<void> {
   void exited.then(() => { gatewayDone = true })
   let up = false
   const deadline = Date.now() + READY_TIMEOUT_MS
+  // eslint-disable-next-line no-unmodified-loop-condition -- set by the exit handler above
   while (!gatewayDone && !up && Date.now() < deadline) {
     up = await accepts(ports.listen)
     if (!up) await new Promise(resolve => setTimeout(resolve, 100))

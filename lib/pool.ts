@@ -321,4 +321,3 @@ function settleDrain (b: Backend): void {
   b.drainWaiters = undefined
   for (const resolve of waiting) resolve()
 }
-

@@ -6,6 +6,7 @@ import { poolYaml, send, startBackend, startBackends, startGateway } from './hel
 import { within } from './helpers/wait.js'
 
 /** The admin listener on port 0, and a JSON request helper against it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer fields freely
 async function admin (app: FastifyInstance, token?: string): Promise<(method: string, path: string, body?: unknown, auth?: string) => Promise<{ status: number, json: any }>> {
   if (!app.adminServer.server.listening) await app.adminServer.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.adminServer.server.address() as AddressInfo).port}`

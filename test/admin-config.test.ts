@@ -22,6 +22,7 @@ t.test('POST /admin/config/validate checks YAML or JSON and applies nothing', as
   const gw = await startGateway(t, poolYaml([b!]))
   await gw.app.adminServer.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(gw.app.adminServer.server.address() as AddressInfo).port}`
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer fields freely
   const post = async (body: string, type: string): Promise<{ status: number, json: any }> => {
     const r = await send(base + '/admin/config/validate', { method: 'POST', headers: { 'content-type': type }, body })
     return { status: r.status, json: JSON.parse(r.text) }

@@ -56,7 +56,7 @@ t.test('an unset variable without default is an issue at the field path', async 
 })
 
 t.test('every unset variable is reported, including in lists', async (t) => {
-  const issues = issuesOf(`pools:\n  web:\n    backends:\n      - url: http://\${H1}:1\n      - url: http://\${H2}:2\n`, {})
+  const issues = issuesOf('pools:\n  web:\n    backends:\n      - url: http://${H1}:1\n      - url: http://${H2}:2\n', {})
   t.same(issues.map((i) => [i.path, i.line]), [['pools.web.backends[0].url', 4], ['pools.web.backends[1].url', 5]])
 })
 
@@ -102,7 +102,7 @@ t.test('a substituted value that does not fit the type names the substitution', 
 })
 
 t.test('a partial substitution is never coerced, and issues still name it', async (t) => {
-  const issues = issuesOf(`pools:\n  web:\n    backends:\n      - url: \${SCHEME}://x:1\n`, { SCHEME: 'ftp' })
+  const issues = issuesOf('pools:\n  web:\n    backends:\n      - url: ${SCHEME}://x:1\n', { SCHEME: 'ftp' })
   t.equal(issues.length, 1)
   t.equal(issues[0].path, 'pools.web.backends[0].url')
   t.match(issues[0].message, /^scheme "ftp" is not supported.*\(value from "\$\{SCHEME\}:\/\/x:1"\)$/)
@@ -118,7 +118,7 @@ t.test('keys are not substituted; algorithm options take their schema\'s types',
   const issues = issuesOf(`listen: { "\${K}": 1 }\n${POOLS}`, { K: 'port' })
   t.same(issues.map((i) => i.path), ['listen.${K}'])
   t.match(issues[0].message, /^unknown key/)
-  const c = loadConfigText(`pools:\n  web:\n    algorithm: { name: sticky, maxAge: "\${N}" }\n    backends: [ { url: "http://a:1" } ]\n`, { env: { N: '2' } })
+  const c = loadConfigText('pools:\n  web:\n    algorithm: { name: sticky, maxAge: "${N}" }\n    backends: [ { url: "http://a:1" } ]\n', { env: { N: '2' } })
   t.same(c.pools.web.algorithm, { name: 'sticky', options: { maxAge: 2, cookie: 'ub_affinity', inner: 'round-robin' } }, 'converted to the integer the schema asks for, defaults filled in')
 })
 

@@ -9,8 +9,16 @@ import { seededRandom } from './helpers/seeded-random.js'
 /** interval 1000, timeout 500; backoff 2000 ×2 up to 16000; thresholds 2 up, 3 down. */
 function config (jitter = 0, over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
   return {
-    type: 'http', method: 'GET', path: '/health', headers: {}, expectStatus: [[200, 399]],
-    interval: 1000, timeout: 500, healthyThreshold: 2, unhealthyThreshold: 3, initialState: 'healthy',
+    type: 'http',
+    method: 'GET',
+    path: '/health',
+    headers: {},
+    expectStatus: [[200, 399]],
+    interval: 1000,
+    timeout: 500,
+    healthyThreshold: 2,
+    unhealthyThreshold: 3,
+    initialState: 'healthy',
     backoff: { initial: 2000, max: 16_000, multiplier: 2, jitter },
     ...over
   }

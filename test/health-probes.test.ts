@@ -8,8 +8,16 @@ import { deadPort } from './helpers/gateway.js'
 
 function config (over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
   return {
-    type: 'http', method: 'GET', path: '/health', headers: {}, expectStatus: [[200, 399]],
-    interval: 1000, timeout: 2000, healthyThreshold: 2, unhealthyThreshold: 3, initialState: 'healthy',
+    type: 'http',
+    method: 'GET',
+    path: '/health',
+    headers: {},
+    expectStatus: [[200, 399]],
+    interval: 1000,
+    timeout: 2000,
+    healthyThreshold: 2,
+    unhealthyThreshold: 3,
+    initialState: 'healthy',
     backoff: { initial: 2000, max: 16_000, multiplier: 2, jitter: 0 },
     ...over
   }
@@ -28,10 +36,7 @@ async function backend (t: Test): Promise<{ url: string, port: number, seen: See
     seen.push({ method: req.method!, url: req.url!, headers: req.headers, clientPort: req.socket.remotePort! })
     const path = req.url!.replace(/^\/base/, '')
     if (path === '/health') res.end('all good')
-    else if (path === '/down') { res.statusCode = 503; res.end('down') }
-    else if (path === '/moved') { res.statusCode = 302; res.end() }
-    else if (path === '/missing') { res.statusCode = 404; res.end() }
-    else if (path === '/big') res.end('x'.repeat(100 * 1024) + 'needle')
+    else if (path === '/down') { res.statusCode = 503; res.end('down') } else if (path === '/moved') { res.statusCode = 302; res.end() } else if (path === '/missing') { res.statusCode = 404; res.end() } else if (path === '/big') res.end('x'.repeat(100 * 1024) + 'needle')
     else if (path === '/reset') req.socket.destroy()
     // /hang: never answers
   })

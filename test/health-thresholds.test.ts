@@ -8,8 +8,16 @@ import { FakeClock } from './helpers/fake-clock.js'
 /** Thresholds 2 (to turn healthy) and 3 (to turn unhealthy); no jitter, so timing is plain. */
 function config (over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
   return {
-    type: 'http', method: 'GET', path: '/health', headers: {}, expectStatus: [[200, 399]],
-    interval: 1000, timeout: 500, healthyThreshold: 2, unhealthyThreshold: 3, initialState: 'healthy',
+    type: 'http',
+    method: 'GET',
+    path: '/health',
+    headers: {},
+    expectStatus: [[200, 399]],
+    interval: 1000,
+    timeout: 500,
+    healthyThreshold: 2,
+    unhealthyThreshold: 3,
+    initialState: 'healthy',
     backoff: { initial: 2000, max: 16_000, multiplier: 2, jitter: 0 },
     ...over
   }

@@ -22,6 +22,7 @@ t.test('steady load through ten reloads: every request answered 2xx; new backend
   })
   let stop = false
   const statuses: number[] = []
+  // eslint-disable-next-line no-unmodified-loop-condition -- `stop` is set by the test body
   const loops = Array.from({ length: 4 }, async () => { while (!stop) statuses.push(await get()) })
   const sets = [[b1, b2], [b1, b2, b3], [b2, b3], [b3], [b1, b3], [b1, b2, b3], [b2], [b1, b2], [b3, b1], [b1, b2, b3]]
   // Between reloads, the load must have made progress (not just time passing): 10 more answers.
@@ -70,6 +71,7 @@ t.test('PUT /admin/config applies a valid config and refuses an invalid one, whi
   const gw = await startGateway(t, poolYaml([a!]))
   await gw.app.adminServer.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(gw.app.adminServer.server.address() as AddressInfo).port}`
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer fields freely
   const put = async (body: string): Promise<{ status: number, json: any }> => {
     const r = await send(base + '/admin/config', { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body })
     return { status: r.status, json: JSON.parse(r.text) }

@@ -55,6 +55,7 @@ t.test('a backend dies under load and comes back: no client errors, traffic resu
   let stop = false
   let sent = 0
   const loop = async (n: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- `stop` is set by the test body
     for (let i = 0; !stop; i++) {
       sent++
       try {

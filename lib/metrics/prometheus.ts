@@ -11,7 +11,6 @@ const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, open: 1, 'half-
 const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.map((m, i) => [m, i]))
 const OTHER_METHOD = METHOD_LABELS.length
 
-
 /** Label children of one backend, bound once. Request counters are keyed by status and method. */
 interface BackendChildren {
   readonly rtt: HistogramChild

@@ -49,8 +49,15 @@ export interface RequestScan {
 
 export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean): RequestScan {
   const scan: RequestScan = {
-    headers: [], host: '', contentLength: undefined, chunked: false, expect: false,
-    xff: '', xfProto: '', xfHost: '', named: undefined
+    headers: [],
+    host: '',
+    contentLength: undefined,
+    chunked: false,
+    expect: false,
+    xff: '',
+    xfProto: '',
+    xfHost: '',
+    named: undefined
   }
   const out = scan.headers
   for (let i = 0; i < raw.length; i += 2) {

@@ -152,7 +152,12 @@ export class HttpProxy implements CallOwner {
     }
     if (this.accessLog && (this.accessSample >= 1 || r.status >= 500 || r.error !== undefined || Math.random() < this.accessSample)) {
       log.info({
-        reqId: c.requestId, method: c.req.method, path: c.req.url, status: r.status, bytes: c.bytes, retries: c.retries,
+        reqId: c.requestId,
+        method: c.req.method,
+        path: c.req.url,
+        status: r.status,
+        bytes: c.bytes,
+        retries: c.retries,
         ms: Math.round(ms * 1000) / 1000
       }, 'access')
     }

@@ -42,7 +42,7 @@ export interface PreparedChange {
  *
  *   declare module '../lib/reload/participant.js' { interface ReloadProducts { pools: PreparedPools } }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+
 export interface ReloadProducts {}
 
 /** Shared by the participants of one reload. */

@@ -163,8 +163,15 @@ export class WsProxy {
       lease.done()
       recorder.connectionClosed('websocket', pool, b, end.bytesIn, end.bytesOut)
       this.opts.logger.info({
-        reqId: h.requestId, pool: pool.name, backend: b.id, path: h.req.url, status: 101, endedBy: end.endedBy,
-        bytesIn: end.bytesIn, bytesOut: end.bytesOut, ms: Math.round(performance.now() - opened)
+        reqId: h.requestId,
+        pool: pool.name,
+        backend: b.id,
+        path: h.req.url,
+        status: 101,
+        endedBy: end.endedBy,
+        bytesIn: end.bytesIn,
+        bytesOut: end.bytesOut,
+        ms: Math.round(performance.now() - opened)
       }, 'websocket closed')
     })
     connections.add(tunnel)

@@ -116,8 +116,12 @@ export async function send (url: string, opts: { method?: string, path?: string,
   const u = new URL(url)
   return await new Promise((resolve, reject) => {
     const req = http.request({
-      host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path ?? u.pathname + u.search,
-      headers: opts.headers, agent: false
+      host: u.hostname,
+      port: u.port,
+      method: opts.method ?? 'GET',
+      path: opts.path ?? u.pathname + u.search,
+      headers: opts.headers,
+      agent: false
     }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))

@@ -8,8 +8,15 @@ import { closed, Duration, Int, RESILIENCE_DURATION_TEXT } from '../schema-parts
 
 /** In normalised units (ms). */
 export const CIRCUIT_BREAKER_DEFAULTS = Object.freeze({
-  failureRateThreshold: 50, window: 10_000, minimumRequests: 20, consecutiveFailures: 0, openDuration: 5_000,
-  maxOpenDuration: 60_000, halfOpenRequests: 3, maxConnections: 0, maxPendingRequests: 0
+  failureRateThreshold: 50,
+  window: 10_000,
+  minimumRequests: 20,
+  consecutiveFailures: 0,
+  openDuration: 5_000,
+  maxOpenDuration: 60_000,
+  halfOpenRequests: 3,
+  maxConnections: 0,
+  maxPendingRequests: 0
 })
 
 const d = CIRCUIT_BREAKER_DEFAULTS

@@ -11,13 +11,23 @@ import { closed, Duration, Int, Method, RESILIENCE_DURATION_TEXT, Status } from 
 /** In normalised units (ms); expectStatus in its YAML form, parsed by the normaliser. */
 export const HEALTH_DEFAULTS = Object.freeze({
   active: Object.freeze({
-    type: 'http' as const, method: 'GET', path: '/health', expectStatus: '200-399', interval: 5_000, timeout: 2_000,
-    healthyThreshold: 2, unhealthyThreshold: 3, initialState: 'healthy' as const,
+    type: 'http' as const,
+    method: 'GET',
+    path: '/health',
+    expectStatus: '200-399',
+    interval: 5_000,
+    timeout: 2_000,
+    healthyThreshold: 2,
+    unhealthyThreshold: 3,
+    initialState: 'healthy' as const,
     backoff: Object.freeze({ initial: 1_000, max: 30_000, multiplier: 2, jitter: 0.2 })
   }),
   passive: Object.freeze({
-    consecutiveFailures: 5, failureStatuses: Object.freeze([502, 503, 504]), baseEjectionTime: 30_000,
-    maxEjectionTime: 300_000, maxEjectionPercent: 50
+    consecutiveFailures: 5,
+    failureStatuses: Object.freeze([502, 503, 504]),
+    baseEjectionTime: 30_000,
+    maxEjectionTime: 300_000,
+    maxEjectionPercent: 50
   })
 })
 

@@ -8,9 +8,13 @@ import { closed, Duration, Int, Method, RESILIENCE_DURATION_TEXT, Size, Status }
 
 /** In normalised units: durations in ms, sizes in bytes. */
 export const RETRY_DEFAULTS = Object.freeze({
-  attempts: 2, perTryTimeout: 0, backoff: Object.freeze({ base: 25, max: 250 }),
-  statuses: Object.freeze([502, 503, 504]), methods: Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE']),
-  maxReplayBody: 64 * 1024, budget: Object.freeze({ percent: 20, window: 10_000, minRetries: 10 })
+  attempts: 2,
+  perTryTimeout: 0,
+  backoff: Object.freeze({ base: 25, max: 250 }),
+  statuses: Object.freeze([502, 503, 504]),
+  methods: Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE']),
+  maxReplayBody: 64 * 1024,
+  budget: Object.freeze({ percent: 20, window: 10_000, minRetries: 10 })
 })
 
 const d = RETRY_DEFAULTS
