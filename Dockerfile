@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # UltraBalancer image: the gateway (default CMD) and the demo backend (dist/demo/backend.js),
 # so docker-compose.yml runs every service from this one image.
+# Node 24: the newest line the suite runs on in CI (.ci/run tests 20 and 24; docs/tooling.md).
 
 # --- build: compile TypeScript with the dev dependencies, then drop them ----------------------
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is reused while only sources change.
 COPY package.json package-lock.json ./
@@ -12,7 +13,7 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: only what `node dist/...` needs ------------------------------------------------
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 # Files stay owned by root: the process (user node) can read them but not change them.
