@@ -28,13 +28,22 @@ export interface AttemptOwner {
 }
 
 /**
+ * A dropped answer (a status to be retried) is read to its end and thrown away when it is at
+ * most this long, so its connection goes back to the pool instead of being closed: a 503 storm
+ * must not become a connection storm. Longer bodies, and bodies not complete within
+ * DISCARD_MS, are cut (the connection is closed).
+ */
+export const DISCARD_BYTES = 64 * 1024
+export const DISCARD_MS = 1000
+
+/**
  * One try of a request at one backend: an undici dispatch handler in the legacy callback form,
  * which hands over raw header buffers without building objects.
  *
  * Contract: every attempt ends its lease: at the answer's end itself (outcome: latency to the
  * answer's headers, ok below 500), otherwise through its owner (answer() returning false,
- * failed()). An attempt whose answer was dropped is aborted and ignores whatever undici still
- * reports for it.
+ * failed()). An attempt whose answer was dropped ignores whatever undici still reports for it;
+ * its body is read and discarded up to DISCARD_BYTES, else the upstream request is aborted.
  */
 export class Attempt implements Dispatcher.DispatchHandler {
   private readonly start = performance.now()
@@ -43,8 +52,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
   status = 0
   private resume: (() => void) | null = null
   private abortUpstream: ((err?: Error) => void) | null = null
-  /** The owner dropped this attempt's answer: later callbacks are ignored. */
+  /** The owner dropped this attempt's answer, or was told it failed: later callbacks are ignored. */
   private discarded = false
+  /** Aborted before undici handed over its abort function: abort as soon as it does. */
+  private aborting = false
+  /** Bytes of a dropped answer read so far, and the timer that bounds reading them. */
+  private discardedBytes = 0
+  private discardTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor (private readonly owner: AttemptOwner, readonly lease: Lease) {}
 
@@ -62,7 +76,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onConnect (abort: (err?: Error) => void): void {
     this.abortUpstream = abort
-    if (this.owner.gone) abort()
+    if (this.owner.gone || this.aborting) abort()
   }
 
   onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -84,31 +98,65 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     if (!forward) {
       this.discarded = true
-      this.abortUpstream?.()
-      return false
+      if (declaredLength(rawHeaders) > DISCARD_BYTES) {
+        this.abortUpstream?.()
+        return false
+      }
+      this.discardTimer = setTimeout(() => { this.abortUpstream?.() }, DISCARD_MS)
+      return true
     }
     this.resume = resume
     return true
   }
 
   onData (chunk: Buffer): boolean {
-    if (this.discarded) return true
+    if (this.discarded) {
+      this.discardedBytes += chunk.length
+      if (this.discardedBytes > DISCARD_BYTES) this.abortUpstream?.()
+      return true
+    }
     return this.owner.data(chunk, this.resume!)
   }
 
   onComplete (): void {
-    if (this.discarded) return
+    if (this.discarded) return this.endDiscard()
     this.lease.done({ ok: this.status < 500, status: this.status, reason: undefined, latencyMs: this.latencyMs() })
     this.owner.complete()
   }
 
   onError (err: Error): void {
-    if (this.discarded) return
+    if (this.discarded) return this.endDiscard()
     this.owner.failed(this, err)
   }
 
-  /** Aborts the upstream request (client gone); undici then calls onError. */
-  abort (): void {
-    this.abortUpstream?.()
+  private endDiscard (): void {
+    if (this.discardTimer !== undefined) clearTimeout(this.discardTimer)
+    this.discardTimer = undefined
   }
+
+  /**
+   * Aborts the upstream request: the client is gone (no `err`), or the try ran out of time
+   * (`err`, reported to the owner through failed()). When undici has not handed over its abort
+   * function yet (the request waits for a connection), a failure is reported now and the
+   * request is aborted once undici starts it; a client that left is noticed then as before.
+   */
+  abort (err?: Error): void {
+    if (this.abortUpstream !== null) return this.abortUpstream(err)
+    this.aborting = true
+    if (err !== undefined && !this.discarded) {
+      this.discarded = true
+      this.owner.failed(this, err)
+    }
+  }
+}
+
+/** The Content-Length of an answer's raw headers; 0 when absent or not a number. */
+function declaredLength (rawHeaders: Buffer[]): number {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
+      return Number(rawHeaders[i + 1]!.toString('latin1')) || 0
+    }
+  }
+  return 0
 }

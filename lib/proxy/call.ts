@@ -52,6 +52,13 @@ export interface CallPlan {
  * is the failover's decision (lib/resilience/failover.ts), the same as for WebSocket and TCP;
  * this call tells it what HTTP knows: whether anything of the answer reached the client.
  *
+ * Time: one native timer per try bounds it by the failover's tryTimeout() (the per-try timeout
+ * capped by the request's deadline), so the client gets its 504 at the deadline, not after the
+ * last try's own timeout. It runs until the answer's headers; gaps in the body stay under the
+ * dispatcher's body timeout. undici's own headers timeout is off: its timers are coarse (about
+ * half a second) above one second. For a streamed upload, a try's time starts when the upload
+ * is complete.
+ *
  * Contract: finish() runs exactly once, whatever happens (answer, error, client abort).
  */
 export class ProxyCall implements AttemptOwner {
@@ -62,6 +69,7 @@ export class ProxyCall implements AttemptOwner {
   backend: Backend
   private current: Attempt | undefined
   private cancelBackoff: (() => void) | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
   private done = false
   private clientGone = false
 
@@ -91,15 +99,34 @@ export class ProxyCall implements AttemptOwner {
     hostFor(plan.upstream, backend.authority)
     const attempt = new Attempt(this, lease)
     this.current = attempt
-    const pool = plan.route.pool
-    const perTry = Math.min(pool.retry.perTryTimeout, pool.config.timeouts.request)
+    const ms = this.failover.tryTimeout()
+    if (plan.body === null || Buffer.isBuffer(plan.body) || this.req.complete) this.arm(ms)
+    else this.req.once('end', () => { if (!this.done && this.current === attempt) this.arm(ms) })
     backend.dispatcher.dispatch({
       path: forwardPath(plan.route.rewrite, backend.basePath, this.req.url!),
       method: this.req.method!,
       headers: plan.upstream.headers,
       body: plan.body,
-      ...(perTry > 0 ? { headersTimeout: perTry } : {})
+      headersTimeout: 0 // this call's timer bounds the try (see the class comment)
     }, attempt)
+  }
+
+  private arm (ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = setTimeout(this.onTimeout, ms)
+  }
+
+  private disarm (): void {
+    if (this.timer === undefined) return
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /** The try ran out of time (its own bound or the deadline): it fails with a timeout. */
+  private readonly onTimeout = (): void => {
+    this.timer = undefined
+    if (this.done) return
+    this.current?.abort(new GatewayError('GW_UPSTREAM_TIMEOUT'))
   }
 
   get gone (): boolean { return this.clientGone }
@@ -113,6 +140,7 @@ export class ProxyCall implements AttemptOwner {
     const pool = this.plan.route.pool
     const ms = attempt.latencyMs()
     this.owner.recorder.backendResponse(pool, attempt.backend, ms / 1000)
+    this.disarm()
     if (this.failover.retriesAnswer(attempt.lease, statusCode, ms, this.canResend())) {
       this.retry('status')
       return false
@@ -152,6 +180,7 @@ export class ProxyCall implements AttemptOwner {
 
   /** An attempt failed: its lease ends here; then retry, or answer with the catalogue error. */
   failed (attempt: Attempt, err: Error): void {
+    this.disarm()
     const lease = attempt.lease
     if (this.clientGone) {
       // A client that left is not the backend's fault.
@@ -208,6 +237,7 @@ export class ProxyCall implements AttemptOwner {
   private finish (error: GatewayError | undefined, reason: FailureReason | undefined): void {
     if (this.done) return
     this.done = true
+    this.disarm()
     this.res.removeListener('close', this.onClientClose)
     this.owner.finished({ call: this, status: this.status, error, reason })
   }

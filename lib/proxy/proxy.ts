@@ -125,7 +125,7 @@ export class HttpProxy implements CallOwner {
     const pool = route.pool
     const ctx = pool.keySource === undefined ? NO_KEY : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
     const resendable = pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
-    const failover = new Failover(pool, this.recorder, ctx, resendable)
+    const failover = new Failover(pool, this.recorder, ctx, resendable, performance.now())
     const lease = failover.lease()
     if (lease === undefined) {
       return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]), pool)

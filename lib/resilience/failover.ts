@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { SelectionContext } from '../../algorithms/types.js'
 import type { Backend } from '../backend.js'
 import type { BackendPool } from '../pool.js'
@@ -5,6 +6,13 @@ import type { Lease } from '../pool/lease.js'
 import type { Recorder } from '../metrics/types.js'
 import type { MappedError } from '../proxy/upstream-errors.js'
 import type { AttemptFailure } from '../errors.js'
+
+/**
+ * The shortest try worth starting (ms): with less than twice this left before the deadline (a
+ * backoff may take half), the request fails with its last error instead of making a try that
+ * can only time out.
+ */
+export const MIN_TRY_MS = 5
 
 /**
  * The one answer to "try another backend?" for every protocol (HTTP requests, WebSocket
@@ -23,23 +31,53 @@ import type { AttemptFailure } from '../errors.js'
  *    the client, the connection to the backend was not yet established for tunnels, the client
  *    is still there and the gateway is not shutting down);
  * 4. fewer than `retry.attempts` tries were made;
- * 5. the pool's retry budget has room (asked last, so a retry refused for another reason takes
+ * 5. at least 2 × MIN_TRY_MS are left before the deadline (below);
+ * 6. the pool's retry budget has room (asked last, so a retry refused for another reason takes
  *    nothing from it).
  * The next try goes to a backend not tried yet when one is usable, else back to a tried one
  * (BackendPool.acquire), after a capped, jittered backoff.
+ *
+ * The deadline: every try and backoff of one request or connection fits in the pool's
+ * `timeouts.request` from `start` (Envoy's route `timeout`). A backoff takes at most half of
+ * what is left, so the try after it keeps at least as long as the wait (and at least
+ * MIN_TRY_MS), and each try's own bound is `tryTimeout()`: the pool's
+ * `retry.perTryTimeout` (Envoy's `per_try_timeout`) capped by what is left. The protocol arms
+ * the timer; this class only does the arithmetic (docs/resilience.md#deadlines).
  */
 export class Failover {
   private readonly tried: Backend[] = []
   /** Retries started so far: the attempt number the algorithm sees on the next selection. */
   retries = 0
+  /** When the request or connection runs out of time (performance.now() ms). */
+  readonly deadline: number
 
   constructor (
     readonly pool: BackendPool,
     private readonly recorder: Recorder,
     /** The selection context of the first try (its key computed once; shared when keyless). */
     private readonly first: SelectionContext,
-    private readonly resendable: boolean
-  ) {}
+    private readonly resendable: boolean,
+    /** When the request or connection arrived (performance.now() ms). */
+    start: number
+  ) {
+    this.deadline = start + pool.config.timeouts.request
+  }
+
+  /** Milliseconds left before the deadline (negative once it has passed). */
+  remaining (): number {
+    return this.deadline - performance.now()
+  }
+
+  /**
+   * The bound for the try about to start, in ms (at least 1): `retry.perTryTimeout` when set,
+   * capped by what is left of the deadline. The caller times the try out with the catalogue's
+   * GW_UPSTREAM_TIMEOUT when it runs out.
+   */
+  tryTimeout (): number {
+    const left = Math.max(1, this.remaining())
+    const perTry = this.pool.retry.perTryTimeout
+    return perTry > 0 && perTry < left ? perTry : left
+  }
 
   /**
    * Leases the next backend, counted as tried; undefined when none is usable. The first lease
@@ -78,17 +116,20 @@ export class Failover {
   }
 
   /**
-   * Counts the retry (metrics, with the failed try's `reason`), waits the backoff, then calls
-   * `next`. Returns a function that cancels the wait (the client left meanwhile).
+   * Counts the retry (metrics, with the failed try's `reason`), waits the backoff (at most half
+   * of what is left before the deadline), then calls `next`. Returns a function
+   * that cancels the wait (the client left meanwhile).
    */
   backoff (reason: AttemptFailure, next: () => void): () => void {
     this.recorder.retry(this.pool, reason)
     this.retries++
-    const timer = setTimeout(next, this.pool.retry.delay(this.retries))
+    const wait = Math.min(this.pool.retry.delay(this.retries), Math.max(0, this.remaining() / 2))
+    const timer = setTimeout(next, wait)
     return () => { clearTimeout(timer) }
   }
 
   private mayRetry (canResend: boolean): boolean {
-    return this.resendable && canResend && this.tried.length < this.pool.retry.attempts && this.pool.retry.budget.tryAcquire()
+    return this.resendable && canResend && this.tried.length < this.pool.retry.attempts &&
+      this.remaining() >= 2 * MIN_TRY_MS && this.pool.retry.budget.tryAcquire()
   }
 }

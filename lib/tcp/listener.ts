@@ -94,7 +94,8 @@ export class TcpListener {
     const pool = this.pool
     const key = pool.keySource?.from === 'ip' ? client.remoteAddress : undefined
     // Nothing is sent to a backend before its connect succeeds, so every connect may fail over.
-    this.dial(client, new Failover(pool, this.deps.recorder, { attempt: 0, key }, true), performance.now())
+    const start = performance.now()
+    this.dial(client, new Failover(pool, this.deps.recorder, { attempt: 0, key }, true, start), start)
   }
 
   private dial (client: Socket, failover: Failover, start: number): void {
@@ -108,7 +109,10 @@ export class TcpListener {
     const b = lease.backend
     const started = performance.now()
     const upstream = connect({ host: b.hostname, port: b.port, allowHalfOpen: true, noDelay: true })
-    const timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_CONNECT_TIMEOUT')) }, pool.config.timeouts.connect)
+    // Within the pool's connect timeout and what is left of the connection's deadline
+    // (timeouts.request across every try, lib/resilience/failover.ts).
+    const timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_CONNECT_TIMEOUT')) },
+      Math.min(pool.config.timeouts.connect, failover.tryTimeout()))
     const clientGone = (): void => {
       clearTimeout(timer)
       upstream.destroy()

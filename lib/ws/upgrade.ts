@@ -60,8 +60,9 @@ export class WsProxy {
     })
     upstream.headers.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket')
     const key = pool.keySource === undefined ? undefined : requestKey(pool.keySource, req, req.url!, scan.xff)
-    const failover = new Failover(pool, this.opts.recorder, { attempt: 0, key }, pool.retry.allowsMethod('GET'))
-    this.attempt({ req, socket, head, requestId, route, upstream, failover, start: performance.now() })
+    const start = performance.now()
+    const failover = new Failover(pool, this.opts.recorder, { attempt: 0, key }, pool.retry.allowsMethod('GET'), start)
+    this.attempt({ req, socket, head, requestId, route, upstream, failover, start })
   }
 
   private attempt (h: Handshake, lastError?: GatewayError): void {
@@ -89,7 +90,14 @@ export class WsProxy {
     })
     let connected = false
     let settled = false
-    let timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_CONNECT_TIMEOUT')) }, timeouts.connect)
+    // The connect, then the answer to the handshake, each within the try's bound (the per-try
+    // timeout capped by the handshake's deadline, lib/resilience/failover.ts); the connect also
+    // within the pool's connect timeout.
+    const tryMs = h.failover.tryTimeout()
+    const connectCut = timeouts.connect <= tryMs
+    let timer = setTimeout(() => {
+      upstream.destroy(new GatewayError(connectCut ? 'GW_UPSTREAM_CONNECT_TIMEOUT' : 'GW_UPSTREAM_TIMEOUT'))
+    }, connectCut ? timeouts.connect : tryMs)
     const onClientGone = (): void => {
       if (settled) return
       settled = true
@@ -109,7 +117,7 @@ export class WsProxy {
       s.once(tls ? 'secureConnect' : 'connect', () => {
         connected = true
         clearTimeout(timer)
-        timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_TIMEOUT')) }, timeouts.request)
+        timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_TIMEOUT')) }, Math.max(1, tryMs - (performance.now() - started)))
       })
     })
     upstream.on('upgrade', (res: IncomingMessage, up: Socket, upHead: Buffer) => {
