@@ -69,12 +69,14 @@ export class Failover {
   }
 
   /**
-   * The bound for the try about to start, in ms (at least 1): `retry.perTryTimeout` when set,
+   * The bound for the try about to start, in whole ms (at least 1): `retry.perTryTimeout` when set,
    * capped by what is left of the deadline. The caller times the try out with the catalogue's
    * GW_UPSTREAM_TIMEOUT when it runs out.
    */
   tryTimeout (): number {
-    const left = Math.max(1, this.remaining())
+    // Whole milliseconds: Node keeps one timer list per distinct duration, so the first try of
+    // every request (all of the deadline left) shares one list instead of creating its own.
+    const left = Math.max(1, Math.ceil(this.remaining()))
     const perTry = this.pool.retry.perTryTimeout
     return perTry > 0 && perTry < left ? perTry : left
   }
