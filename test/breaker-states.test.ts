@@ -63,7 +63,7 @@ t.test('consecutiveFailures in a row opens; a success in between restarts the co
   t.equal(off.breaker.state, 'closed', '0 turns the consecutive rule off')
 })
 
-t.test('open turns half-open lazily after openDuration; allows() answers without side effects', async (t) => {
+t.test('open turns half-open lazily after openDuration, at the next dispatch; allows() answers without side effects', async (t) => {
   const { breaker, clock, events, outcomes } = setup({ consecutiveFailures: 1 })
   clock.t = 500
   outcomes(F)
@@ -75,10 +75,26 @@ t.test('open turns half-open lazily after openDuration; allows() answers without
   t.ok(breaker.allows(), 'past openUntil a trial may go')
   t.ok(breaker.allows())
   t.equal(events.length, 1, 'allows() fired no transition')
-  t.equal(breaker.state, 'half-open')
-  t.equal(breaker.state, 'half-open')
+  breaker.onDispatch()
+  t.equal(breaker.state, 'half-open', 'the dispatch applied the time rule')
   t.same(events, ['closed>open:consecutive-failures@open', 'open>half-open:open-timeout@half-open'])
   t.equal(breaker.snapshot().openUntil, 0)
+})
+
+t.test('reads are pure: state and snapshot() of an open breaker past openUntil stay open (issue 13)', async (t) => {
+  const { breaker, clock, events, outcomes } = setup({ consecutiveFailures: 1 })
+  outcomes(F)
+  clock.t = 5000 // well past openUntil (1000)
+  const reads: unknown[] = []
+  for (let i = 0; i < 100; i++) reads.push([breaker.state, breaker.snapshot(), breaker.allows()])
+  const open = ['open', { state: 'open', failures: 1, total: 1, openUntil: 1000 }, true]
+  t.same(reads, Array.from({ length: 100 }, () => open), 'a hundred reads: open, with its openUntil; allows() says a trial may go')
+  t.same(events, ['closed>open:consecutive-failures@open'], 'no read fired a transition')
+  breaker.abandon()
+  t.equal(breaker.state, 'open', 'abandon() (no verdict) does not apply the time rule either')
+  breaker.onDispatch()
+  t.equal(breaker.state, 'half-open', 'a dispatch, the request path, applies it')
+  t.same(events, ['closed>open:consecutive-failures@open', 'open>half-open:open-timeout@half-open'])
 })
 
 t.test('half-open lets halfOpenRequests trials start; all passing closes it', async (t) => {

@@ -25,7 +25,10 @@ const FAILED = 1
 /**
  * One backend's circuit breaker (the closed / open / half-open machine of Nygard's "Release It!",
  * with the rate-over-a-window trip of resilience4j). Owned by the pool; no timers: the open →
- * half-open step happens lazily when the state is next read after openUntil.
+ * half-open step (the time rule) is applied lazily, and only on the request path: when a request
+ * is dispatched to the backend (onDispatch) or an outcome comes back (record). Reads (`state`,
+ * snapshot(), allows()) never apply it, so a metrics scrape or an admin read cannot move the
+ * breaker (issue 13): an open breaker past openUntil reads `open` until a request comes.
  *
  * - closed: outcomes go into a rolling window; it opens on failures/total ≥ failureRateThreshold%
  *   with total ≥ minimumRequests ('failure-rate'), or on consecutiveFailures in a row when that is
@@ -62,9 +65,12 @@ export class CircuitBreaker {
     this.counts = new RollingCounts(cfg.window, this.now())
   }
 
-  /** The state now; an open breaker past openUntil turns half-open here. */
+  /**
+   * The state as last recorded. A pure read: an open breaker past openUntil still reads 'open'
+   * (allows() already says yes; the next dispatch makes it half-open).
+   */
   get state (): CircuitState {
-    return this.settle(this.now())
+    return this.current
   }
 
   /**
@@ -77,20 +83,24 @@ export class CircuitBreaker {
     return this.trialsStarted < this.trialLimit
   }
 
-  /** A request was sent to this backend; while half-open it takes a trial slot. */
   /**
    * A dispatched request ended with no verdict on the backend (the client went away): nothing is
-   * recorded, and a half-open trial slot it held is given back.
+   * recorded, and a half-open trial slot it held is given back. It does not apply the time rule:
+   * an open breaker has no slot to give back.
    */
   abandon (): void {
-    if (this.state === 'half-open' && this.trialsStarted > this.trialsPassed) this.trialsStarted--
+    if (this.current === 'half-open' && this.trialsStarted > this.trialsPassed) this.trialsStarted--
   }
 
+  /**
+   * A request was sent to this backend: an open breaker past openUntil turns half-open here
+   * (the time rule), and while half-open the request takes a trial slot.
+   */
   onDispatch (): void {
     if (this.settle(this.now()) === 'half-open') this.trialsStarted++
   }
 
-  /** The outcome of a request that onDispatch announced. */
+  /** The outcome of a request that onDispatch announced; applies the time rule first. */
   record (ok: boolean): void {
     const at = this.now()
     const state = this.settle(at)
@@ -123,18 +133,21 @@ export class CircuitBreaker {
     this.close('reset')
   }
 
+  /** A pure read, like `state`: an open breaker past openUntil shows 'open' and its openUntil. */
   snapshot (): CircuitSnapshot {
     const at = this.now()
-    const state = this.settle(at)
     return {
-      state,
+      state: this.current,
       failures: this.counts.sum(FAILED, at),
       total: this.counts.sum(TOTAL, at),
-      openUntil: state === 'open' ? this.openUntil : 0
+      openUntil: this.current === 'open' ? this.openUntil : 0
     }
   }
 
-  /** Applies the lazy open → half-open step and returns the resulting state. */
+  /**
+   * The time rule: an open breaker past openUntil turns half-open (reason 'open-timeout').
+   * Called only from the request path (onDispatch, record); returns the resulting state.
+   */
   private settle (at: number): CircuitState {
     if (this.current === 'open' && at >= this.openUntil) {
       this.trialsStarted = 0
