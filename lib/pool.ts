@@ -13,10 +13,12 @@ import { Lease, type LeaseHooks } from './pool/lease.js'
 
 import { adoptBackends } from './pool/adopt.js'
 import { snapshotOf, type BackendSnapshot } from './pool/snapshot.js'
+import { backendState, type BackendState } from './pool/state.js'
 import { usableFor } from './pool/selection.js'
 
 export type { ConnectionKind } from './pool/lease.js'
 export type { BackendSnapshot } from './pool/snapshot.js'
+export type { BackendState } from './pool/state.js'
 
 export interface PoolDeps {
   /** Makes the upstream connection pool for a backend (tests may inject their own). */
@@ -28,15 +30,22 @@ export interface PoolDeps {
   customAlgorithms?: ReadonlyMap<string, AnyAlgorithmDefinition>
 }
 
+/**
+ * The pool's state-change events. Each is emitted after the change; `state` is the backend's
+ * one-word state (lib/pool/state.ts) as the change left it, which, by precedence, need not be
+ * the word of what changed (an unhealthy backend that is ejected stays `unhealthy`).
+ */
 export interface PoolEvents {
   /** A backend joined at run time (admin API). */
   added: [Backend]
   /** A backend left (after draining). */
   removed: [Backend]
-  health: [{ backend: string, from: string, to: string, reason: string }]
-  eject: [{ backend: string, until: number, duration: number, ejections: number, reason: string }]
-  return: [{ backend: string }]
-  circuit: [{ backend: string, from: CircuitState, to: CircuitState, reason: string }]
+  health: [{ backend: string, from: string, to: string, reason: string, state: BackendState }]
+  eject: [{ backend: string, until: number, duration: number, ejections: number, reason: string, state: BackendState }]
+  return: [{ backend: string, state: BackendState }]
+  circuit: [{ backend: string, from: CircuitState, to: CircuitState, reason: string, state: BackendState }]
+  /** The admin API enabled or disabled a backend (emitted only when that changed it). */
+  enabled: [{ backend: string, enabled: boolean, state: BackendState }]
   /** A backend stopped taking new work (drain, removal, reload): long-lived connections to it should wind down. */
   draining: [Backend]
 }
@@ -103,15 +112,16 @@ export class BackendPool {
       this.outliers = new OutlierDetector(passive, { clock: this.clock, poolSize: () => this.list.length })
       this.outliers.on('eject', (e) => {
         const b = this.find(e.backend)
-        if (b !== undefined) b.ejected = true
-        this.events.emit('eject', e)
+        if (b === undefined) return
+        b.ejected = true
+        this.events.emit('eject', { ...e, state: backendState(b) })
       })
       this.outliers.on('return', (e) => {
         const b = this.find(e.backend)
         if (b === undefined) return
         b.ejected = false
         this.startSlowStart(b)
-        this.events.emit('return', { backend: e.backend })
+        this.events.emit('return', { backend: e.backend, state: backendState(b) })
       })
     }
     this.algorithm.update(this.list)
@@ -190,15 +200,17 @@ export class BackendPool {
     if (b === undefined || b.healthy === healthy) return
     b.healthy = healthy
     if (healthy) this.startSlowStart(b)
-    this.events.emit('health', { backend: id, from: healthy ? 'unhealthy' : 'healthy', to: healthy ? 'healthy' : 'unhealthy', reason })
+    this.events.emit('health', { backend: id, from: healthy ? 'unhealthy' : 'healthy', to: healthy ? 'healthy' : 'unhealthy', reason, state: backendState(b) })
   }
 
   /** Enables or disables a backend by id; false when the pool has no such backend. */
   setEnabled (id: string, enabled: boolean): boolean {
     const b = this.find(id)
     if (b === undefined) return false
-    if (enabled && !b.enabled) this.startSlowStart(b)
+    if (b.enabled === enabled) return true
+    if (enabled) this.startSlowStart(b)
     b.enabled = enabled
+    this.events.emit('enabled', { backend: id, enabled, state: backendState(b) })
     return true
   }
 
@@ -297,7 +309,7 @@ export class BackendPool {
     if (cb === undefined) return
     b.breaker = new CircuitBreaker(cb, {
       now: () => this.clock.now(),
-      onChange: (from, to, reason) => { this.events.emit('circuit', { backend: b.id, from, to, reason }) }
+      onChange: (from, to, reason) => { this.events.emit('circuit', { backend: b.id, from, to, reason, state: backendState(b) }) }
     })
     if (cb.maxConnections > 0) b.maxInFlight = cb.maxConnections + cb.maxPendingRequests
   }

@@ -7,6 +7,7 @@ import { realClock } from '../lib/health/clock.js'
 import { createUpstream } from '../lib/upstream.js'
 import type { Dispatcher } from 'undici'
 import type { Backend } from '../lib/backend.js'
+import { backendState } from '../lib/pool/state.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,7 +26,9 @@ declare module '../lib/reload/participant.js' {
 /**
  * Wiring between the health checkers and the pools: a checker only reports transitions; this
  * plugin hands them to the pool (the one owner of backend state) and logs every state change of
- * the pools (health, ejection, circuit). Probing starts when the server is ready and stops on close.
+ * the pools (health, ejection, circuit, drain, enable/disable), each line with the backend's
+ * one-word `state` after the change (lib/pool/state.ts; the pool's events carry it, a drain
+ * line derives it from the backend). Probing starts when the server is ready and stops on close.
  *
  * Reload ("health" participant): prepare makes a checker for each new pool with active checks;
  * commit stops the old checkers and wires the new pools, each taken-over backend starting from
@@ -48,6 +51,8 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
     pool.events.on('eject', (e) => { log.warn(e, 'backend ejected (outlier)') })
     pool.events.on('return', (e) => { log.info(e, 'backend returned from ejection') })
     pool.events.on('circuit', (e) => { log[e.to === 'open' ? 'warn' : 'info'](e, `circuit ${e.to}`) })
+    pool.events.on('draining', (b) => { log.info({ backend: b.id, state: backendState(b) }, 'backend draining') })
+    pool.events.on('enabled', (e) => { log.info(e, e.enabled ? 'backend enabled' : 'backend disabled') })
 
     if (checker === undefined) return
     // Probes share a backend's connections, except where maxConnections bounds them: a probe

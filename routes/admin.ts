@@ -6,6 +6,7 @@ import type { BackendPool } from '../lib/pool.js'
 import { GatewayError, type ErrorCode } from '../lib/errors.js'
 import { replyError } from '../lib/http/error-reply.js'
 import { parseBackendUrl } from '../lib/config/pools.js'
+import { BackendView, PoolView, PoolsView } from './admin-schemas.js'
 
 export interface AdminRoutesOptions {
   pools: ReadonlyMap<string, BackendPool>
@@ -56,24 +57,24 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
     if (pool === undefined) void fail(reply, 'GW_ADMIN_NOT_FOUND', `no pool "${name}"; pools: ${[...pools.keys()].join(', ')}`)
     return pool
   }
-  const describe = (pool: BackendPool): object => ({
+  const describe = (pool: BackendPool): Static<typeof PoolView> => ({
     name: pool.name,
     algorithm: pool.config.algorithm.name,
     ready: pool.readyCount(),
     backends: pool.snapshot()
   })
 
-  app.get('/admin/pools', { schema: { summary: 'Every pool with its backends and their live state' } },
+  app.get('/admin/pools', { schema: { summary: 'Every pool with its backends and their live state', response: { 200: PoolsView } } },
     async () => ({ pools: [...pools.values()].map(describe) }))
 
-  app.get<{ Params: Static<typeof PoolParams> }>('/admin/pools/:pool', { schema: { params: PoolParams, summary: 'One pool' } },
+  app.get<{ Params: Static<typeof PoolParams> }>('/admin/pools/:pool', { schema: { params: PoolParams, summary: 'One pool', response: { 200: PoolView } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
       return pool === undefined ? reply : describe(pool)
     })
 
   app.post<{ Params: Static<typeof PoolParams>, Body: Static<typeof NewBackend> }>('/admin/pools/:pool/backends',
-    { schema: { params: PoolParams, body: NewBackend, summary: 'Add a backend (201)' } },
+    { schema: { params: PoolParams, body: NewBackend, summary: 'Add a backend (201)', response: { 201: BackendView } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
       if (pool === undefined) return reply
@@ -91,7 +92,7 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
     })
 
   app.patch<{ Params: Static<typeof BackendParams>, Body: Static<typeof BackendChange> }>('/admin/pools/:pool/backends/:id',
-    { schema: { params: BackendParams, body: BackendChange, summary: 'Change a backend\'s weight or enable/disable it' } },
+    { schema: { params: BackendParams, body: BackendChange, summary: 'Change a backend\'s weight or enable/disable it', response: { 200: BackendView } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
       if (pool === undefined) return reply
@@ -103,7 +104,7 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
     })
 
   app.post<{ Params: Static<typeof BackendParams> }>('/admin/pools/:pool/backends/:id/drain',
-    { schema: { params: BackendParams, summary: 'Stop new requests to a backend; in-flight ones finish (202)' } },
+    { schema: { params: BackendParams, summary: 'Stop new requests to a backend; in-flight ones finish (202)', response: { 202: BackendView } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
       if (pool === undefined) return reply

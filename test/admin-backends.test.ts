@@ -1,23 +1,9 @@
 import t from 'tap'
-import type { AddressInfo } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import { once } from 'node:events'
 import { poolYaml, send, startBackend, startBackends, startGateway } from './helpers/gateway.js'
 import { within } from './helpers/wait.js'
-
-/** The admin listener on port 0, and a JSON request helper against it. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer fields freely
-async function admin (app: FastifyInstance, token?: string): Promise<(method: string, path: string, body?: unknown, auth?: string) => Promise<{ status: number, json: any }>> {
-  if (!app.adminServer.server.listening) await app.adminServer.listen({ port: 0, host: '127.0.0.1' })
-  const base = `http://127.0.0.1:${(app.adminServer.server.address() as AddressInfo).port}`
-  return async (method, path, body, auth = token) => {
-    const headers: Record<string, string> = {}
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    if (auth !== undefined) headers.authorization = `Bearer ${auth}`
-    const r = await send(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-    return { status: r.status, json: r.text.startsWith('{') ? JSON.parse(r.text) : r.text }
-  }
-}
+import { admin } from './helpers/admin.js'
+import { BACKEND_STATES } from '../lib/pool/state.js'
 
 t.test('GET /admin/pools and /admin/pools/:pool show every backend with its live state', async (t) => {
   const backends = await startBackends(t, 2)
@@ -27,8 +13,9 @@ t.test('GET /admin/pools and /admin/pools/:pool show every backend with its live
   const all = await call('GET', '/admin/pools')
   t.equal(all.status, 200)
   t.match(all.json.pools[0], { name: 'web', algorithm: 'round-robin', ready: 2 })
-  t.match(all.json.pools[0].backends[0], { id: `127.0.0.1:${backends[0]!.port}`, url: backends[0]!.url, weight: 1, healthy: true, enabled: true, draining: false, circuit: 'none', inFlight: 0, requests: 1, errors: 0 })
+  t.match(all.json.pools[0].backends[0], { id: `127.0.0.1:${backends[0]!.port}`, url: backends[0]!.url, weight: 1, state: 'healthy', healthy: true, enabled: true, draining: false, circuit: 'none', inFlight: 0, requests: 1, errors: 0 })
   t.equal((await call('GET', '/admin/pools/web')).json.name, 'web')
+  t.same(all.json.pools[0].backends, gw.app.pools.get('web')!.snapshot(), 'the response schema drops no field of the snapshot')
   const missing = await call('GET', '/admin/pools/nope')
   t.equal(missing.status, 404)
   t.equal(missing.json.error, 'GW_ADMIN_NOT_FOUND')
@@ -112,4 +99,17 @@ t.test('the OpenAPI document lists the admin routes', async (t) => {
   t.equal(doc.openapi.slice(0, 2), '3.')
   t.ok(doc.paths['/admin/pools/{pool}/backends'].post, 'POST backends documented')
   t.ok(doc.paths['/admin/pools/{pool}/backends/{id}'].patch, 'PATCH documented')
+  // Every answer that carries backends documents `state` as an enum of the words (issue 13).
+  const json = (route: string, method: string, code: string) => doc.paths[route][method].responses[code].content['application/json'].schema
+  const backendSchemas = {
+    'GET /admin/pools': json('/admin/pools', 'get', '200').properties.pools.items.properties.backends.items,
+    'GET /admin/pools/{pool}': json('/admin/pools/{pool}', 'get', '200').properties.backends.items,
+    'POST backends': json('/admin/pools/{pool}/backends', 'post', '201'),
+    'PATCH backend': json('/admin/pools/{pool}/backends/{id}', 'patch', '200'),
+    'POST drain': json('/admin/pools/{pool}/backends/{id}/drain', 'post', '202')
+  }
+  for (const [route, schema] of Object.entries(backendSchemas)) {
+    t.match(schema.properties.state, { type: 'string', enum: [...BACKEND_STATES] }, `${route}: state is an enum of the words`)
+    t.ok(schema.properties.healthy && schema.properties.draining && schema.properties.circuit, `${route}: the flags are documented too`)
+  }
 })

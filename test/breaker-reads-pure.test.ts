@@ -30,7 +30,7 @@ t.test('scrapes and admin reads leave an expired open breaker open; the next req
   for (let i = 0; i < 100; i++) gauges.push((await scrape(gw.app)).value('gateway_circuit_state', labels))
   t.same(gauges, Array.from({ length: 100 }, () => 1), 'every scrape reports it open (1)')
   const read = (await call('GET', '/admin/pools/web')).json.backends[0]
-  t.match(read, { circuit: 'open' }, 'the admin API reports it open')
+  t.match(read, { circuit: 'open', state: 'open' }, 'the admin API reports it open')
   t.equal(read.ready, true, 'ready: its open time is over, so the next request may be its trial')
   t.equal((await call('GET', '/admin/pools')).json.pools[0].backends[0].circuit, 'open')
   t.equal((await call('GET', '/readyz')).status, 200, '/readyz counts it ready, and moves nothing either')
@@ -43,5 +43,5 @@ t.test('scrapes and admin reads leave an expired open breaker open; the next req
   t.same(changes, ['closed>open (consecutive-failures)', 'open>half-open (open-timeout)', 'half-open>closed (trials-passed)'],
     'the request applied the time rule, then its passing trial closed the breaker')
   t.equal((await scrape(gw.app)).value('gateway_circuit_state', labels), 0)
-  t.match((await call('GET', '/admin/pools/web')).json.backends[0], { circuit: 'closed' })
+  t.match((await call('GET', '/admin/pools/web')).json.backends[0], { circuit: 'closed', state: 'healthy' })
 })

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend.js'
 import type { CircuitState } from '../resilience/breaker.js'
+import { backendState, type BackendState } from './state.js'
 
 /** A backend's live state as the admin API shows it (docs/admin.md). */
 export interface BackendSnapshot {
@@ -8,6 +9,8 @@ export interface BackendSnapshot {
   weight: number
   /** Below `weight` while the backend is in slow start. */
   effectiveWeight: number
+  /** The one word for why it is kept out, or 'healthy' (lib/pool/state.ts); the flags below stay. */
+  state: BackendState
   ready: boolean
   healthy: boolean
   ejected: boolean
@@ -29,6 +32,7 @@ export function snapshotOf (b: Backend): BackendSnapshot {
     url: b.url,
     weight: b.configWeight,
     effectiveWeight: b.weight,
+    state: backendState(b),
     ready: b.ready,
     healthy: b.healthy,
     ejected: b.ejected,
