@@ -14,7 +14,7 @@ import { Lease, type LeaseHooks } from './pool/lease.js'
 import { adoptBackends } from './pool/adopt.js'
 import { snapshotOf, type BackendSnapshot } from './pool/snapshot.js'
 import { backendState, type BackendState } from './pool/state.js'
-import { usableFor } from './pool/selection.js'
+import { healthyCount, inPanic, usableFor } from './pool/selection.js'
 
 export type { ConnectionKind } from './pool/lease.js'
 export type { BackendSnapshot } from './pool/snapshot.js'
@@ -48,6 +48,11 @@ export interface PoolEvents {
   enabled: [{ backend: string, enabled: boolean, state: BackendState }]
   /** A backend stopped taking new work (drain, removal, reload): long-lived connections to it should wind down. */
   draining: [Backend]
+  /**
+   * The pool entered (`entered: true`) or left panic mode: `healthy` of `total` backends are
+   * healthy and not ejected, against `threshold` (panicThreshold, in percent).
+   */
+  panic: [{ entered: boolean, healthy: number, total: number, threshold: number }]
 }
 
 /**
@@ -74,6 +79,8 @@ export class BackendPool {
   private readonly outliers: OutlierDetector | undefined
   /** Ready fraction under which health is ignored (panic mode); 0: never. */
   private readonly panicBelow: number
+  /** Whether the pool was in panic mode at its last health, ejection or membership change. */
+  private panicking = false
 
   /**
    * `previous` (a reload): surviving backends are taken over with their state
@@ -115,6 +122,7 @@ export class BackendPool {
         if (b === undefined) return
         b.ejected = true
         this.events.emit('eject', { ...e, state: backendState(b) })
+        this.notePanic()
       })
       this.outliers.on('return', (e) => {
         const b = this.find(e.backend)
@@ -122,9 +130,20 @@ export class BackendPool {
         b.ejected = false
         this.startSlowStart(b)
         this.events.emit('return', { backend: e.backend, state: backendState(b) })
+        this.notePanic()
       })
     }
     this.algorithm.update(this.list)
+    this.panicking = inPanic(this.list, this.panicBelow)
+  }
+
+  /**
+   * Whether the pool is in panic mode (fewer than panicThreshold percent of its backends healthy
+   * and not ejected, so selection ignores health): kept up to date by the changes that move it,
+   * so reading it costs nothing and changes nothing.
+   */
+  get panic (): boolean {
+    return this.panicking
   }
 
   get backends (): readonly Backend[] {
@@ -201,6 +220,7 @@ export class BackendPool {
     b.healthy = healthy
     if (healthy) this.startSlowStart(b)
     this.events.emit('health', { backend: id, from: healthy ? 'unhealthy' : 'healthy', to: healthy ? 'healthy' : 'unhealthy', reason, state: backendState(b) })
+    this.notePanic()
   }
 
   /** Enables or disables a backend by id; false when the pool has no such backend. */
@@ -228,6 +248,7 @@ export class BackendPool {
     this.list = [...this.list, b]
     this.algorithm.update(this.list)
     this.events.emit('added', b)
+    this.notePanic()
     return b
   }
 
@@ -268,6 +289,7 @@ export class BackendPool {
     this.algorithm.update(this.list)
     this.outliers?.remove(id)
     this.events.emit('removed', b)
+    this.notePanic()
     await b.dispatcher.close()
     return true
   }
@@ -298,6 +320,18 @@ export class BackendPool {
   async close (): Promise<void> {
     this.outliers?.stop()
     await Promise.all(this.list.map((b) => b.dispatcher.close()))
+  }
+
+  /**
+   * Re-applies the panic rule after a change that can move it (health, ejection, a backend
+   * added or removed) and emits 'panic' when the answer changed. Selection applies the same rule
+   * per pick (lib/pool/selection.ts), so this only reports; it decides nothing.
+   */
+  private notePanic (): void {
+    const now = inPanic(this.list, this.panicBelow)
+    if (now === this.panicking) return
+    this.panicking = now
+    this.events.emit('panic', { entered: now, healthy: healthyCount(this.list), total: this.list.length, threshold: this.config.panicThreshold })
   }
 
   private usablePredicate (exclude: readonly Backend[] | undefined): (b: Backend) => boolean {

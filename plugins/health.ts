@@ -26,7 +26,7 @@ declare module '../lib/reload/participant.js' {
 /**
  * Wiring between the health checkers and the pools: a checker only reports transitions; this
  * plugin hands them to the pool (the one owner of backend state) and logs every state change of
- * the pools (health, ejection, circuit, drain, enable/disable), each line with the backend's
+ * the pools (health, ejection, circuit, drain, enable/disable, panic mode), each backend's line with the backend's
  * one-word `state` after the change (lib/pool/state.ts; the pool's events carry it, a drain
  * line derives it from the backend). Probing starts when the server is ready and stops on close.
  *
@@ -53,6 +53,11 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
     pool.events.on('circuit', (e) => { log[e.to === 'open' ? 'warn' : 'info'](e, `circuit ${e.to}`) })
     pool.events.on('draining', (b) => { log.info({ backend: b.id, state: backendState(b) }, 'backend draining') })
     pool.events.on('enabled', (e) => { log.info(e, e.enabled ? 'backend enabled' : 'backend disabled') })
+    pool.events.on('panic', (e) => {
+      if (e.entered) log.warn(e, 'pool entered panic mode: health is ignored')
+      else log.info(e, 'pool left panic mode')
+    })
+    if (pool.panic) log.warn({ threshold: pool.config.panicThreshold }, 'pool is in panic mode: health is ignored')
 
     if (checker === undefined) return
     // Probes share a backend's connections, except where maxConnections bounds them: a probe

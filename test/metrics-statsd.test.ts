@@ -45,6 +45,7 @@ t.test('plain StatsD: counters, timings and gauges arrive as UDP packets', async
   t.equal(await statsd.waitFor((l) => l === `gw.in_flight.web.${id}:0|g`), `gw.in_flight.web.${id}:0|g`, 'in-flight gauge')
   t.equal(await statsd.waitFor((l) => l === `gw.backend_up.web.${id}:1|g`), `gw.backend_up.web.${id}:1|g`, 'backend up gauge')
   t.equal(await statsd.waitFor((l) => l.startsWith('gw.backends_healthy.web:')), 'gw.backends_healthy.web:1|g')
+  t.equal(await statsd.waitFor((l) => l.startsWith('gw.pool_panic.web:')), 'gw.pool_panic.web:0|g', 'panic gauge: not in panic')
   t.match(await statsd.waitFor((l) => l.startsWith('gw.process.rss_bytes:')), /^gw\.process\.rss_bytes:\d+\|g$/, 'memory gauge')
   t.match(await statsd.waitFor((l) => l.startsWith('gw.process.cpu_percent:')), /\|g$/, 'CPU gauge')
   // Counters are flushed in their own packets: wait until the three have arrived (or more would).

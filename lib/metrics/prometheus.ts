@@ -77,6 +77,8 @@ export class PrometheusRecorder implements Recorder {
       (g) => { each((p, b) => { if (b.tcpConnections > 0 || p.config.protocol === 'tcp') g.set({ pool: p.name, backend: b.id }, b.tcpConnections) }) })
     gauge('gateway_backends_healthy', 'Backends of each pool that take new requests.', ['pool'],
       (g) => { for (const p of pools()) g.set({ pool: p.name }, p.readyCount()) })
+    gauge('gateway_pool_panic', 'Whether a pool is in panic mode (1), so selection ignores health, or not (0).', ['pool'],
+      (g) => { for (const p of pools()) g.set({ pool: p.name }, p.panic ? 1 : 0) })
   }
 
   request (pool: BackendPool, backend: Backend, method: string, status: number, seconds: number): void {

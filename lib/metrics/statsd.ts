@@ -118,6 +118,7 @@ export class StatsdRecorder implements Recorder {
   publishGauges (): void {
     for (const pool of this.pools()) {
       this.gauge('backends_healthy', pool.readyCount(), `${part(pool.name)}`, [`pool:${part(pool.name)}`])
+      this.gauge('pool_panic', pool.panic ? 1 : 0, `${part(pool.name)}`, [`pool:${part(pool.name)}`])
       for (const b of pool.backends) {
         const n = this.of(pool, b)
         this.gauge('in_flight', b.inFlight, n.path, n.tags)

@@ -8,13 +8,18 @@ import type { Backend } from '../backend.js'
  * backends a retry has already tried. Decided per pick, with no hysteresis.
  */
 export function usableFor (list: readonly Backend[], panicBelow: number, exclude: readonly Backend[] | undefined): (b: Backend) => boolean {
-  const panic = panicBelow > 0 && healthyCount(list) < panicBelow * list.length
-  const base = panic ? isServing : isReady
+  const base = inPanic(list, panicBelow) ? isServing : isReady
   if (exclude === undefined || exclude.length === 0) return base
   return (b) => base(b) && !exclude.includes(b)
 }
 
-function healthyCount (list: readonly Backend[]): number {
+/** The panic rule of usableFor(), also read by the pool to report entering and leaving it. */
+export function inPanic (list: readonly Backend[], panicBelow: number): boolean {
+  return panicBelow > 0 && healthyCount(list) < panicBelow * list.length
+}
+
+/** Backends that are healthy and not ejected: what the panic threshold is compared against. */
+export function healthyCount (list: readonly Backend[]): number {
   let n = 0
   for (const b of list) if (b.healthy && !b.ejected) n++
   return n
