@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { RouteConfig } from './config/types.js'
 import type { BackendPool } from './pool.js'
+import { createHash } from 'node:crypto'
 import { compileRewrite, type Rewrite } from './proxy/rewrite.js'
 
 /**
@@ -18,6 +19,11 @@ export interface CompiledRoute {
   readonly methods: ReadonlySet<string> | undefined
   readonly headers: ReadonlyArray<readonly [string, string]> | undefined
   readonly rateLimit: RouteConfig['rateLimit']
+  /**
+   * The rate limiter's name for this route's counters: a digest of its match and limit key, so
+   * the counts follow the route across reloads that reorder routes or change max and window.
+   */
+  readonly rateKey: string
   /** WebSocket upgrades are proxied (otherwise an upgrade is served as a plain request). */
   readonly websocket: boolean
   readonly rewrite: Rewrite
@@ -46,6 +52,7 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
       methods: methods !== undefined ? new Set(methods) : undefined,
       headers: headers !== undefined ? Object.entries(headers) : undefined,
       rateLimit: r.rateLimit,
+      rateKey: rateKeyOf(r),
       websocket: r.websocket,
       rewrite: compileRewrite(r, prefix)
     }
@@ -83,4 +90,8 @@ function headersMatch (headers: IncomingHttpHeaders, want: ReadonlyArray<readonl
     if (Array.isArray(got) ? !got.includes(value) : got !== value) return false
   }
   return true
+}
+
+function rateKeyOf (r: RouteConfig): string {
+  return createHash('sha256').update(JSON.stringify([r.match, r.rateLimit?.key])).digest('base64url').slice(0, 16)
 }

@@ -5,6 +5,7 @@ import type { PluginConfig } from '../lib/config/types.js'
 import type { HttpProxy } from '../lib/proxy/proxy.js'
 import rateLimit from '@fastify/rate-limit'
 import { GatewayError } from '../lib/errors.js'
+import type { RateCounters } from '../lib/traffic/rate-counters.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -28,6 +29,8 @@ export interface ProxyRoutesOptions {
   modules: ReadonlyMap<string, MiddlewarePlugin>
   /** Whether any route has a rate limit (the limiter is installed only then). */
   rateLimited: boolean
+  /** The limiter's counters, shared across generations so a reload keeps them. */
+  counters: RateCounters
 }
 
 export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRoutesOptions): Promise<void> {
@@ -44,7 +47,7 @@ export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRout
   }
 
   const { proxy, upgrade } = opts
-  if (opts.rateLimited) await registerRateLimits(app, proxy)
+  if (opts.rateLimited) await registerRateLimits(app, proxy, opts.counters)
   const handler = (request: FastifyRequest, reply: FastifyReply): void => {
     reply.hijack()
     // Upgrades arrive here through @fastify/websocket's 'upgrade' listener (plugins/connections.ts).
@@ -68,11 +71,13 @@ export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRout
  * on route and client (IP or a header), takes max and window from the route, and lets requests
  * of routes without a limit through. Registered only when the config has a limit; a reload that
  * adds the first limit or removes the last builds a new generation (plugins/traffic.ts), and
- * the limits themselves follow every reload.
+ * the limits themselves follow every reload. The counts live in `counters`, which outlive the
+ * generation, keyed by the route's match (rateKey) and the client.
  */
-async function registerRateLimits (app: FastifyInstance, proxy: HttpProxy): Promise<void> {
+async function registerRateLimits (app: FastifyInstance, proxy: HttpProxy, counters: RateCounters): Promise<void> {
   await app.register(rateLimit, {
     global: true,
+    store: counters.ctor,
     hook: 'onRequest',
     allowList: (req) => proxy.routeOf(req.raw)?.rateLimit === undefined,
     keyGenerator: (req) => {
@@ -81,7 +86,7 @@ async function registerRateLimits (app: FastifyInstance, proxy: HttpProxy): Prom
       if (route?.rateLimit === undefined) return '-'
       const k = route.rateLimit.key
       const who = k.from === 'ip' ? req.ip : String(req.headers[k.name] ?? '')
-      return `${route.index}|${who}`
+      return `${route.rateKey}|${who}`
     },
     max: (req) => proxy.routeOf(req.raw)?.rateLimit?.max ?? 1,
     timeWindow: (req) => proxy.routeOf(req.raw)?.rateLimit?.window ?? 60_000,

@@ -13,6 +13,7 @@ import { requestId } from '../request-id.js'
 import { GatewayError } from '../errors.js'
 import { gatewayErrorHandler, replyError } from '../http/error-reply.js'
 import proxyRoutes from '../../routes/proxy.js'
+import { RateCounters } from './rate-counters.js'
 
 /** How long a replaced generation stays open for the requests it took in before it is closed. */
 export const RETIRE_AFTER_MS = 60_000
@@ -45,9 +46,12 @@ interface Generation {
  * limiting on or off, or moves the client-listener metrics route, builds a new generation,
  * ready before the switch; the old one finishes the requests it took in and is closed
  * RETIRE_AFTER_MS later (its plugins' onClose hooks run then). A reload that changes none of
- * these keeps the generation, and so the rate limiter's counters.
+ * these keeps the generation. Either way the rate limiter's counters are kept: they live here,
+ * not in a generation (lib/traffic/rate-counters.ts).
  */
 export class Generations {
+  /** Shared by every generation's rate limiter. */
+  readonly counters = new RateCounters()
   private current: Generation | undefined
   private readonly retiring = new Set<FastifyInstance>()
 
@@ -125,7 +129,8 @@ export class Generations {
       upgrade: this.deps.upgrade,
       plugins: config.plugins,
       modules: plugins,
-      rateLimited: config.routes.some((r) => r.rateLimit !== undefined)
+      rateLimited: config.routes.some((r) => r.rateLimit !== undefined),
+      counters: this.counters
     })
     await instance.ready()
     return { instance, upgrades, config }
