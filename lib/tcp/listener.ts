@@ -9,6 +9,7 @@ import { GatewayError } from '../errors.js'
 import { mapUpstreamError } from '../proxy/upstream-errors.js'
 import { Failover } from '../resilience/failover.js'
 import { TcpTunnel } from './tunnel.js'
+import { PendingClient } from './pending.js'
 
 export interface TcpDeps {
   recorder: Recorder
@@ -20,8 +21,10 @@ export interface TcpDeps {
  * the pool's algorithm (keyed on the client IP for the hashing ones). A backend whose connect
  * fails (refused, unreachable, timeout) is recorded as a failure (breaker, outlier detection)
  * and, since no byte has been sent yet, another is tried by the same failover rules as HTTP
- * requests (lib/resilience/failover.ts: retry.attempts, the budget, the backoff). The client's first bytes wait in its socket meanwhile. When no
- * backend is left the client connection is reset. An open connection counts in its backend's
+ * requests (lib/resilience/failover.ts: retry.attempts, the budget, the backoff). Meanwhile
+ * the client is read into a bounded buffer (lib/tcp/pending.ts), so a client that leaves
+ * cancels the connect, and what it sent is forwarded once connected. When no backend is left
+ * the client connection is reset. An open connection counts in its backend's
  * in-flight number (least-connections balances open connections): it holds its lease until it closes.
  */
 export class TcpListener {
@@ -88,21 +91,20 @@ export class TcpListener {
       this.waiting.push(client)
       return
     }
-    client.on('error', () => {}) // errors before the tunnel exists end in 'close', handled below
-    // Not noticed here: a client that leaves while the backend connect is pending (its socket is
-    // paused, so its FIN is not read); the connect finishes and the tunnel then ends at once.
+    client.on('error', () => {}) // errors before the tunnel exists end in 'close' (PendingClient)
     const pool = this.pool
     const key = pool.keySource?.from === 'ip' ? client.remoteAddress : undefined
     // Nothing is sent to a backend before its connect succeeds, so every connect may fail over.
     const start = performance.now()
-    this.dial(client, new Failover(pool, this.deps.recorder, { attempt: 0, key }, true, start), start)
+    this.dial(client, new PendingClient(client), new Failover(pool, this.deps.recorder, { attempt: 0, key }, true, start), start)
   }
 
-  private dial (client: Socket, failover: Failover, start: number): void {
+  private dial (client: Socket, pending: PendingClient, failover: Failover, start: number): void {
     const pool = failover.pool
     const lease = failover.lease()
     if (lease === undefined) {
       this.deps.logger.warn({ pool: pool.name, listener: this.name }, 'tcp connection refused: no backend available')
+      pending.release()
       client.resetAndDestroy()
       return
     }
@@ -113,50 +115,46 @@ export class TcpListener {
     // (timeouts.request across every try, lib/resilience/failover.ts).
     const timer = setTimeout(() => { upstream.destroy(new GatewayError('GW_UPSTREAM_CONNECT_TIMEOUT')) },
       Math.min(pool.config.timeouts.connect, failover.tryTimeout()))
-    const clientGone = (): void => {
+    // The client left while connecting: the connect is cancelled, and is no backend's failure.
+    pending.onGone = () => {
       clearTimeout(timer)
       upstream.destroy()
       lease.abandon()
+      this.deps.logger.info({ pool: pool.name, backend: b.id, listener: this.name, client: client.remoteAddress }, 'tcp client left while its backend connect was pending: connect cancelled')
     }
-    client.once('close', clientGone)
     const failed = (err: Error): void => {
       clearTimeout(timer)
-      client.removeListener('close', clientGone)
+      pending.onGone = undefined
       const mapped = mapUpstreamError(err)
-      if (failover.failed(lease, mapped, performance.now() - started, 0, !client.destroyed)) {
-        const cancel = failover.backoff(mapped.reason, () => {
-          client.removeListener('close', cancel)
-          if (!client.destroyed) this.dial(client, failover, start)
+      if (failover.failed(lease, mapped, performance.now() - started, 0, !pending.gone)) {
+        const backoff = failover.backoff(mapped.reason, () => {
+          pending.onGone = undefined
+          if (!pending.gone) this.dial(client, pending, failover, start)
         })
-        client.once('close', cancel)
+        pending.onGone = backoff
         return
       }
-      if (client.destroyed) return
+      if (pending.gone) return
       this.deps.logger.error({ pool: pool.name, backend: b.id, listener: this.name, reason: mapped.reason, err }, 'tcp connect failed')
+      pending.release()
       client.resetAndDestroy()
     }
     upstream.once('error', failed)
     upstream.once('connect', () => {
       clearTimeout(timer)
       upstream.removeListener('error', failed)
-      client.removeListener('close', clientGone)
-      if (client.destroyed) {
-        upstream.destroy()
-        lease.abandon()
-        return
-      }
-      this.open(client, upstream, pool, lease, performance.now() - start)
+      this.open(client, upstream, pool, lease, pending.release(), performance.now() - start)
     })
   }
 
-  private open (client: Socket, upstream: Socket, pool: BackendPool, lease: Lease, ms: number): void {
+  private open (client: Socket, upstream: Socket, pool: BackendPool, lease: Lease, sent: { head: Buffer[], ended: boolean }, ms: number): void {
     const b = lease.backend
     lease.hold('tcp', ms)
     const { recorder, logger } = this.deps
     recorder.connectionOpened('tcp', pool, b)
     const opened = performance.now()
     client.setNoDelay(true)
-    const tunnel = new TcpTunnel(client, upstream, b, this.cfg.drainTimeout, this.cfg.idleTimeout, (end) => {
+    const tunnel = new TcpTunnel(client, upstream, b, this.cfg.drainTimeout, this.cfg.idleTimeout, sent, (end) => {
       this.connections.delete(tunnel)
       lease.done()
       recorder.connectionClosed('tcp', pool, b, end.bytesIn, end.bytesOut)

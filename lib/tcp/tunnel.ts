@@ -11,11 +11,18 @@ export type TcpTunnelEnd = TunnelEnd<TcpEndedBy>
  * (FIN) is passed on, so request/response protocols that signal the end of a request by
  * shutting down their write side work. A reset on one side destroys the other. No bytes either
  * way for idleTimeout ends both. `onEnd` is called once, after both sockets have closed.
+ * `sent`: what the client sent while the connect was pending (lib/tcp/pending.ts), forwarded
+ * first, and whether it had already half-closed (then the FIN follows those bytes).
  */
 export class TcpTunnel extends SocketPair<TcpEndedBy> {
   constructor (client: Socket, upstream: Socket, backend: Backend, drainTimeout: number, idleTimeout: number,
-    onEnd: (end: TcpTunnelEnd) => void) {
+    sent: { head: readonly Buffer[], ended: boolean }, onEnd: (end: TcpTunnelEnd) => void) {
     super(client, upstream, backend, drainTimeout, {}, 'client', onEnd)
+    for (const chunk of sent.head) this.c2s.forwardHead(chunk)
+    if (sent.ended) {
+      this.endedBy = 'client'
+      upstream.end()
+    }
     client.on('end', () => { this.endedBy ??= 'client'; upstream.end() })
     upstream.on('end', () => { this.endedBy ??= 'backend'; client.end() })
     const broken = (): void => {

@@ -223,6 +223,11 @@ export class TcpClient {
     this.socket.destroy()
   }
 
+  /** Closes with a TCP reset (RST) instead of a FIN. */
+  reset (): void {
+    this.socket.resetAndDestroy()
+  }
+
   private wake (): void {
     const w = this.waiters
     this.waiters = []
