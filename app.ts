@@ -2,7 +2,6 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { GatewayConfig } from './lib/config/types.js'
 import { loadModules, type LoadedModules } from './lib/config/modules.js'
-import { createClientServer, clientErrorHandler } from './lib/client-limits.js'
 import { TrafficSwitch } from './lib/traffic-switch.js'
 import { createLogger } from './lib/logger.js'
 import { GatewayError } from './lib/errors.js'
@@ -32,9 +31,10 @@ export interface BuildOptions {
 }
 
 /**
- * Builds the gateway (not listening): the client server with its limits, then the plugins in
- * dependency order; the traffic plugin builds the instance that handles client requests.
- * server.ts listens; tests build and inject or listen on port 0.
+ * Builds the gateway (not listening): the plugins in dependency order; the traffic plugin builds
+ * the client listeners and the instance that handles client requests. This root instance's own
+ * server never listens: server.ts (and tests) call app.traffic.listen() for the client listeners
+ * and app.adminServer.listen() for the admin API.
  *
  * The reload coordinator comes first: every later plugin whose state a reload changes
  * registers its participant with it as it is registered, so the registration order below is
@@ -47,13 +47,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   const traffic = new TrafficSwitch((_req, res) => { sendError(res, new GatewayError('GW_STARTING'), '', false) })
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger(config.log),
-    logController: new LogController({ disableRequestLogging: true }),
-    serverFactory: () => {
-      const server = createClientServer(config.listen, traffic.handle)
-      server.on('upgrade', traffic.upgrade)
-      return server
-    },
-    clientErrorHandler
+    logController: new LogController({ disableRequestLogging: true })
   }) as unknown as FastifyInstance
 
   await app.register(reloadPlugin)

@@ -42,20 +42,23 @@ async function main (argv: string[]): Promise<void> {
 
   const logger = createLogger(config.log)
   const app = await buildApp(config, { logger, configPath: path, modules })
-  let where = `${config.listen.host}:${config.listen.port}`
+  let where = 'client listeners'
   try {
-    await app.listen({ host: config.listen.host, port: config.listen.port })
+    await app.ready()
+    await app.traffic.listen()
     where = `${config.admin.host}:${config.admin.port} (admin)`
     await app.adminServer.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    app.log.fatal({ code: e.code }, `cannot listen on ${where}: ${e.message}`)
+    // The client listeners name their address in their error; the admin server does not.
+    app.log.fatal({ code: e.code }, where === 'client listeners' ? e.message : `cannot listen on ${where}: ${e.message}`)
     await app.close()
     process.exitCode = 1
     return
   }
   const port = (s: { address: () => unknown }): number | undefined => (s.address() as { port?: number } | null)?.port
-  app.log.info({ config: path, pools: Object.keys(config.pools), port: port(app.server), adminPort: port(app.adminServer.server) }, 'gateway ready')
+  const ports = app.traffic.servers().map(port)
+  app.log.info({ config: path, pools: Object.keys(config.pools), port: ports[0], ports, adminPort: port(app.adminServer.server) }, 'gateway ready')
 
   // SIGHUP re-reads the config file; an invalid one is logged and the running config keeps serving.
   process.on('SIGHUP', () => {

@@ -1,4 +1,6 @@
 import http, { type ServerResponse } from 'node:http'
+import https from 'node:https'
+import type { TlsOptions } from 'node:tls'
 import type { Socket } from 'node:net'
 import type { ListenConfig } from './config/types.js'
 import { GatewayError, type ErrorCode } from './errors.js'
@@ -11,19 +13,26 @@ import { sendError, writeSocketError } from './proxy/respond.js'
  */
 export const CONNECTIONS_CHECKING_INTERVAL = 1000
 
+/** The first byte of a TLS handshake record (RFC 8446 section 5.1, ContentType handshake). */
+const TLS_HANDSHAKE_RECORD = 0x16
+
 /**
- * Creates the client-facing HTTP server with the listen section's limits. Fastify calls this as
- * its serverFactory, so Fastify's own timeout defaults do not apply: these do.
+ * Creates a client-facing server with the listener's limits: plain HTTP, or HTTPS with `tls`
+ * (lib/tls/terminator.ts gives the options). Requests Node's parser rejects are answered by
+ * clientErrorHandler below.
  */
-export function createClientServer (listen: ListenConfig, handler: http.RequestListener): http.Server {
-  const server = http.createServer({
+export function createClientServer (listen: ListenConfig, handler: http.RequestListener, tls?: TlsOptions): http.Server {
+  const options: http.ServerOptions = {
     headersTimeout: listen.headersTimeout,
     requestTimeout: listen.requestTimeout,
     keepAliveTimeout: listen.keepAliveTimeout,
     maxHeaderSize: listen.maxHeaderSize,
     connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL, Math.max(100, listen.headersTimeout)),
     requireHostHeader: true
-  }, handler)
+  }
+  // An https.Server is an http.Server for everything after the handshake.
+  const server = tls === undefined ? http.createServer(options, handler) : https.createServer({ ...options, ...tls }, handler) as unknown as http.Server
+  server.on('clientError', clientErrorHandler)
   // Expect: 100-continue reaches the handler without Node's automatic 100 Continue: the proxy
   // sends it only once the request has a route, fits its body limit and has a backend, so a
   // client is never invited to upload a body that will be refused.
@@ -49,7 +58,10 @@ export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Socket):
   }
   const gw: ErrorCode = code === 'HPE_HEADER_OVERFLOW'
     ? 'GW_HEADERS_TOO_LARGE'
-    : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'GW_REQUEST_TIMEOUT' : 'GW_BAD_REQUEST'
+    : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'GW_REQUEST_TIMEOUT'
+      // A TLS record starts with 0x16 (handshake): a client speaking HTTPS to a plaintext port.
+      : (err as { rawPacket?: Buffer }).rawPacket?.[0] === TLS_HANDSHAKE_RECORD ? 'GW_TLS_ON_PLAIN_PORT' : 'GW_BAD_REQUEST'
   // Node attaches the response as soon as a head is parsed, so an error in the body phase
   // (bad chunk size, body too slow) finds one here. Answer through it while its head is unsent,
   // so the proxy call waiting on it sees the answer; once the head is out, only a cut is left.

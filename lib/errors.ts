@@ -30,6 +30,10 @@ function def (code: string, status: number, origin: ErrorOrigin, retryable: bool
 export const codes = {
   GW_BAD_REQUEST: def('GW_BAD_REQUEST', 400, 'downstream', false,
     'The request is malformed and was not forwarded'),
+  GW_PLAIN_HTTP_ON_TLS: def('GW_PLAIN_HTTP_ON_TLS', 400, 'downstream', false,
+    'This port speaks HTTPS; a plain HTTP request was received and not forwarded'),
+  GW_TLS_ON_PLAIN_PORT: def('GW_TLS_ON_PLAIN_PORT', 400, 'downstream', false,
+    'This port speaks plain HTTP; a TLS handshake was received and not forwarded'),
   GW_REQUEST_TIMEOUT: def('GW_REQUEST_TIMEOUT', 408, 'downstream', false,
     'The request was not received in time'),
   GW_HEADERS_TOO_LARGE: def('GW_HEADERS_TOO_LARGE', 431, 'downstream', false,

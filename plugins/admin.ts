@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import adminRoutes, { tokenCheck } from '../routes/admin.js'
 import adminConfigRoutes from '../routes/admin-config.js'
+import adminTlsRoutes from '../routes/admin-tls.js'
 import { gatewayErrorHandler } from '../lib/http/error-reply.js'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import type { FastifyPluginCallback } from 'fastify'
@@ -51,6 +52,7 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
     if (cfg.admin.token !== '') scope.addHook('onRequest', tokenCheck(cfg.admin.token))
     await scope.register(adminConfigRoutes, { config: () => app.gatewayConfig, reload: app.reloadConfig, configPath: opts.configPath })
   })
+  await admin.register(adminTlsRoutes, { certificates: app.traffic.certificates, token: cfg.admin.token })
   admin.get('/healthz', async () => ({ status: 'ok' }))
   admin.get('/readyz', async (_req, reply) => {
     const pools = [...app.pools.values()].map((p) => ({ pool: p.name, ready: p.readyCount(), backends: p.backends.length }))
@@ -69,4 +71,4 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   app.addHook('onClose', async () => { await admin.close() })
 }
 
-export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload'], fastify: '5.x' })
+export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload', 'gateway-traffic'], fastify: '5.x' })

@@ -48,7 +48,6 @@ async function connectionsPlugin (app: FastifyInstance): Promise<void> {
   const websockets = new Connections()
   const tcp = new TcpListeners({ recorder: app.gatewayMetrics.recorder, logger: app.log })
   const ws = new WsProxy({
-    trustProxy: app.gatewayConfig.listen.trustProxy,
     recorder: app.gatewayMetrics.recorder,
     logger: app.log,
     connections: websockets,

@@ -15,14 +15,14 @@ declare module 'fastify' {
  * first (preClose) so answers still in flight ask their clients to close the connection.
  *
  * Reload ("proxy" participant): prepare compiles the new routes against the new pools (an
- * unknown pool fails the reload); commit swaps the router and access-log settings. The proxy
- * (and the WebSocket proxy) read `listen.trustProxy` once: a change needs a restart.
+ * unknown pool fails the reload); commit swaps the router and access-log settings. Each
+ * listener's trustProxy is read per request from the listener (lib/http/listener-info.ts), so
+ * it follows reloads.
  */
 async function proxyPlugin (app: FastifyInstance): Promise<void> {
   const cfg = app.gatewayConfig
   const proxy = new HttpProxy({
     router: compileRoutes(cfg.routes, app.pools),
-    trustProxy: cfg.listen.trustProxy,
     accessLog: cfg.log.access,
     accessSample: cfg.log.accessSample,
     logger: app.log,
@@ -32,7 +32,6 @@ async function proxyPlugin (app: FastifyInstance): Promise<void> {
   app.reload.register({
     name: 'proxy',
     prepare: (next, ctx) => {
-      if (next.listen.trustProxy !== cfg.listen.trustProxy) ctx.needsRestart('listen.trustProxy')
       const router = compileRoutes(next.routes, ctx.get('pools').next)
       return { commit: () => { proxy.swap(router, next.log.access, next.log.accessSample) }, abort: () => {} }
     }

@@ -4,14 +4,21 @@ import type { FastifyInstance } from 'fastify'
 import type { MiddlewarePlugin } from '../lib/config/modules.js'
 import type { TrafficSwitch } from '../lib/traffic-switch.js'
 import { Generations } from '../lib/traffic/generation.js'
-import { ClientListener } from '../lib/traffic/relisten.js'
+import { ClientListeners, type ListenerCertificate } from '../lib/traffic/listeners.js'
+import { createTlsMetrics } from '../lib/metrics/tls.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The client side of the gateway: request-handling generations and the client listener. */
     readonly traffic: {
-      /** The client listener's server now (app.server until a reload moves the address). */
+      /** Binds every client listener (server.ts, tests); throws naming an address that cannot be bound. */
+      listen: () => Promise<void>
+      /** The first client listener's server now. */
       server: () => HttpServer
+      /** Every client listener's server, in config order. */
+      servers: () => HttpServer[]
+      /** The certificates the TLS listeners serve. */
+      certificates: () => ListenerCertificate[]
     }
   }
 }
@@ -25,11 +32,13 @@ export interface TrafficPluginOptions {
 /**
  * Client traffic: the traffic generations (lib/traffic/generation.ts), Fastify instances that
  * hold the middleware plugins, the rate limiter and the proxy's catch-all route, and the client
- * listener (lib/traffic/relisten.ts).
+ * listeners (lib/traffic/listeners.ts: plain HTTP, TLS, redirects), which the root instance's
+ * own server is not: it never listens.
  *
  * Reload, two participants: "traffic" builds a new generation when the config needs one (with
  * the plugin modules loaded for the reload) and switches to it at commit, retiring the old one;
- * "listen" applies a changed `listen` section, binding a new address before the old one closes.
+ * "listen" applies a changed `listen` section, binding new addresses before old ones close and
+ * reading new certificates before they are used.
  */
 async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions): Promise<void> {
   const generations = new Generations(opts.switch, {
@@ -39,14 +48,23 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
     registry: app.gatewayMetrics.prometheus.registry
   })
   await generations.start(app.gatewayConfig, opts.plugins)
-  const listener = new ClientListener(app.server, app.gatewayConfig.listen, opts.switch)
+  const listeners: ClientListeners = new ClientListeners(app.gatewayConfig.listen, {
+    traffic: opts.switch,
+    logger: app.log,
+    tlsMetrics: createTlsMetrics(app.gatewayMetrics.prometheus.registry, (): ListenerCertificate[] => listeners.certificates())
+  })
 
-  app.decorate('traffic', { server: () => listener.server })
+  app.decorate('traffic', {
+    listen: async () => { await listeners.listen() },
+    server: () => listeners.servers()[0]!,
+    servers: () => listeners.servers(),
+    certificates: () => listeners.certificates()
+  })
   app.reload.register({ name: 'traffic', prepare: async (next, ctx) => await generations.prepare(next, ctx.modules.plugins) })
-  app.reload.register({ name: 'listen', prepare: async (next) => await listener.prepare(next.listen) })
+  app.reload.register({ name: 'listen', prepare: async (next) => await listeners.prepare(next.listen) })
 
   app.addHook('onClose', async () => {
-    listener.close()
+    await listeners.close()
     await generations.close()
   })
 }

@@ -16,10 +16,10 @@ export interface AdminConfigRoutesOptions {
   configPath: string | undefined
 }
 
-/** The effective config as JSON, with secrets replaced and CA certificates left out (their file paths stay). */
+/** The effective config as JSON, with secrets (admin token, key passphrases) replaced and CA certificates left out (their file paths stay). */
 export function redact (config: GatewayConfig): unknown {
   return JSON.parse(JSON.stringify(config, (key: string, value: unknown) => {
-    if (key === 'token' && typeof value === 'string' && value !== '') return '<redacted>'
+    if ((key === 'token' || key === 'passphrase') && typeof value === 'string' && value !== '') return '<redacted>'
     if (key === 'ca') return undefined
     return value
   }))

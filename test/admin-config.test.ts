@@ -13,7 +13,7 @@ t.test('GET /admin/config is the effective config with the token redacted', asyn
   t.equal(cfg.admin.token, '<redacted>')
   t.notOk(r.text.includes('very-secret'), 'the secret appears nowhere')
   t.equal(cfg.pools.web.backends[0].url, b!.url)
-  t.equal(cfg.listen.headersTimeout, 10_000, 'defaults are filled in (effective config)')
+  t.equal(cfg.listen[0].headersTimeout, 10_000, 'defaults are filled in (effective config)')
   t.equal((await send(base + '/admin/config')).status, 401, 'behind the token like the rest of /admin')
 })
 

@@ -16,9 +16,9 @@ t.test('headersTimeout may not exceed a non-zero requestTimeout', async (t) => {
     line: 1,
     message: 'must not be longer than listen.requestTimeout (120000 ms > 60000 ms)'
   }])
-  t.equal(loadConfigText(`listen: { headersTimeout: 2m, requestTimeout: 0 }\n${POOLS}`, { env: {} }).listen.headersTimeout, 120_000,
+  t.equal(loadConfigText(`listen: { headersTimeout: 2m, requestTimeout: 0 }\n${POOLS}`, { env: {} }).listen[0]!.headersTimeout, 120_000,
     'requestTimeout 0 (disabled) sets no bound')
-  t.equal(loadConfigText(`listen: { headersTimeout: 1m, requestTimeout: 1m }\n${POOLS}`, { env: {} }).listen.headersTimeout, 60_000, 'equal is fine')
+  t.equal(loadConfigText(`listen: { headersTimeout: 1m, requestTimeout: 1m }\n${POOLS}`, { env: {} }).listen[0]!.headersTimeout, 60_000, 'equal is fine')
   t.same(issuesOf(`listen: { headersTimeout: 2m, requestTimeout: nope }\n${POOLS}`).map((i) => i.path), ['listen.requestTimeout'],
     'not compared when one of them is already wrong')
 })

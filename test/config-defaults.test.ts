@@ -9,7 +9,7 @@ const MINIMAL = 'pools:\n  web:\n    backends:\n      - url: http://127.0.0.1:90
 
 t.test('a minimal config gets every default', async (t) => {
   const expected: GatewayConfig = {
-    listen: { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384 },
+    listen: [{ host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384 }],
     admin: { host: '127.0.0.1', port: 9901, token: '' },
     pools: {
       web: {
@@ -65,7 +65,7 @@ log: { level: debug }
 ${MINIMAL}    timeouts: { connect: 1s }
     tls: { servername: api.internal }
 `, { env: {} })
-  t.same(c.listen, { ...DEFAULTS.listen, port: 0 })
+  t.same(c.listen, [{ ...DEFAULTS.listen, port: 0 }])
   t.same(c.admin, { ...DEFAULTS.admin, token: 'secret' })
   t.same(c.log, { level: 'debug', access: true, accessSample: 1 })
   t.same(c.pools.web.timeouts, { connect: 1000, request: 60_000, idle: 4_000 })

@@ -69,7 +69,7 @@ t.test('the loader converts every duration and size field', async (t) => {
 ${POOLS.replace('} ] } }', '} ], timeouts: { connect: 250ms, request: 1.5s, idle: 1m } } }')}routes: [ { pool: web, maxBodySize: 10mb } ]
 shutdown: { timeout: 1h }
 `, { env: {} })
-  t.same(c.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 2000, requestTimeout: 60_000, keepAliveTimeout: 500, maxHeaderSize: 32768 })
+  t.same(c.listen, [{ host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 2000, requestTimeout: 60_000, keepAliveTimeout: 500, maxHeaderSize: 32768 }])
   t.same(c.pools.web.timeouts, { connect: 250, request: 1500, idle: 60_000 })
   t.equal(c.routes[0].maxBodySize, 10 * 1024 * 1024)
   t.equal(c.shutdown.timeout, 3_600_000)
@@ -102,7 +102,7 @@ ${POOLS.replace('} ] } }', '} ], timeouts: { connect: 0, request: 0s, idle: 0 } 
     ['pools.web.timeouts.idle', 'must be greater than 0']
   ])
   const c = loadConfigText(`listen: { requestTimeout: 0 }\nshutdown: { timeout: 0s }\n${POOLS}routes: [ { pool: web, maxBodySize: 0 } ]\n`, { env: {} })
-  t.equal(c.listen.requestTimeout, 0, 'requestTimeout 0 disables it, as in Node')
+  t.equal(c.listen[0]!.requestTimeout, 0, 'requestTimeout 0 disables it, as in Node')
   t.equal(c.shutdown.timeout, 0)
   t.equal(c.routes[0].maxBodySize, 0, 'maxBodySize 0 means no limit')
 })

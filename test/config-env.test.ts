@@ -70,10 +70,10 @@ admin:
   port: "\${ADMIN_PORT}"
   token: \${TOKEN}
 ${POOLS}`, { env: { RT: '90000', ADMIN_PORT: '0', TOKEN: '12345' } })
-  t.equal(c.listen.port, 8080, 'default coerced to an integer')
-  t.equal(c.listen.trustProxy, false, 'to a boolean')
-  t.equal(c.listen.headersTimeout, 2000, 'durations keep their string form')
-  t.equal(c.listen.requestTimeout, 90_000, 'a numeric string is a number of ms')
+  t.equal(c.listen[0]!.port, 8080, 'default coerced to an integer')
+  t.equal(c.listen[0]!.trustProxy, false, 'to a boolean')
+  t.equal(c.listen[0]!.headersTimeout, 2000, 'durations keep their string form')
+  t.equal(c.listen[0]!.requestTimeout, 90_000, 'a numeric string is a number of ms')
   t.equal(c.admin.port, 0, 'quoted in flow or not, the whole value is coerced')
   t.equal(c.admin.token, '12345', 'a string field stays a string even when the value looks numeric')
 })
@@ -86,7 +86,7 @@ pools:
       - { url: http://127.0.0.1:9001, weight: "\${W}" }
     tls: { rejectUnauthorized: "\${RU}" }
 `, { env: { TP: 'TRUE', W: '3', RU: 'false' } })
-  t.equal(c.listen.trustProxy, true)
+  t.equal(c.listen[0]!.trustProxy, true)
   t.equal(c.pools.web.backends[0].weight, 3)
   t.equal(c.pools.web.tls.rejectUnauthorized, false)
 })
@@ -111,7 +111,7 @@ t.test('a partial substitution is never coerced, and issues still name it', asyn
 t.test('environment values cannot inject YAML structure', async (t) => {
   const c = loadConfigText(`admin: { token: "\${T}" }\n${POOLS}`, { env: { T: 'x\nlisten: { port: 1 }\n{ a: [' } })
   t.equal(c.admin.token, 'x\nlisten: { port: 1 }\n{ a: [')
-  t.equal(c.listen.port, 8080)
+  t.equal(c.listen[0]!.port, 8080)
 })
 
 t.test('keys are not substituted; algorithm options take their schema\'s types', async (t) => {

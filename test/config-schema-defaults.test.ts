@@ -10,7 +10,8 @@ import { leafPaths, SECTIONS, valueAt } from './helpers/config-sections.js'
 /** Key path (`*` for a record key or list item) to the `default` annotated there. */
 function annotations (s: TSchema, path: string[], out: Map<string, unknown>): Map<string, unknown> {
   if ('default' in s) out.set(path.join('.'), s.default)
-  if (Array.isArray(s.anyOf)) for (const m of s.anyOf as TSchema[]) annotations(m, path, out)
+  // A by-shape union (`listen`: a mapping or a list of the same mappings) is walked once, as the mapping.
+  if (Array.isArray(s.anyOf)) for (const m of s.anyOf as TSchema[]) if (s.byShape !== true || m.type !== 'array') annotations(m, path, out)
   if (s.type === 'array') annotations(s.items as TSchema, [...path, '*'], out)
   for (const [k, child] of Object.entries((s.properties ?? {}) as Record<string, TSchema>)) annotations(child, [...path, k], out)
   for (const child of Object.values((s.patternProperties ?? {}) as Record<string, TSchema>)) annotations(child, [...path, '*'], out)

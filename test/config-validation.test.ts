@@ -18,7 +18,7 @@ t.test('an unknown key is an error; a close one gets a suggestion', async (t) =>
 
 t.test('an unknown key far from any known one lists the known keys', async (t) => {
   t.same(issuesOf(`listen:\n  color: blue\n${POOLS}`)[0].message,
-    'unknown key; known keys: host, port, trustProxy, headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize')
+    'unknown key; known keys: host, port, trustProxy, headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize, redirect, tls')
   t.same(issuesOf(`${POOLS}tracing: {}\n`)[0], { path: 'tracing', line: 5, message: 'unknown key; known keys: listen, admin, pools, routes, log, metrics, plugins, shutdown, websocket, tcp' })
   t.same(issuesOf(`${POOLS}      - { url: "http://a:1", wieght: 2 }\n`)[0].path, 'pools.web.backends[1].wieght')
 })
@@ -48,7 +48,7 @@ t.test('ports are integers from 0 to 65535; 0 is allowed', async (t) => {
   ])
   t.same(issuesOf(`listen: { port: 80.5 }\n${POOLS}`)[0].message, 'expected an integer from 0 to 65535 (got the number 80.5)')
   const c = loadConfigText(`listen: { port: 0 }\nadmin: { port: 0 }\n${POOLS}`, { env: {} })
-  t.equal(c.listen.port, 0)
+  t.equal(c.listen[0]!.port, 0)
   t.equal(c.admin.port, 0)
 })
 
@@ -75,7 +75,7 @@ t.test('a document that is not a mapping, or is empty', async (t) => {
   t.same(issuesOf('# only a comment\n'), [{ path: '', message: 'the config is empty; it needs at least a pools section' }])
   t.same(issuesOf('~\n'), [{ path: '', message: 'the config is empty; it needs at least a pools section' }])
   t.same(issuesOf('listen:\n'), [
-    { path: 'listen', line: 1, message: 'expected a mapping (got an empty value)' },
+    { path: 'listen', line: 1, message: 'expected a listener ({ host, port, ... }) or a list of them (got an empty value)' },
     { path: 'pools', message: 'required key is missing (expected a mapping)' }
   ], 'an empty section is a type error; issues without a line come last')
 })

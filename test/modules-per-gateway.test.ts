@@ -9,6 +9,7 @@ import { loadModules, type LoadedModules } from '../lib/config/modules.js'
 import type { GatewayConfig } from '../lib/config/types.js'
 import { createLogger } from '../lib/logger.js'
 import { poolYaml, send, startBackends, type TestBackend } from './helpers/gateway.js'
+import { onLoopback } from './helpers/reload-config.js'
 
 /**
  * The modules a config names belong to the gateway built with them: the loaders return what
@@ -37,12 +38,12 @@ export default fp(async (app) => { app.addHook('onRequest', async (req) => { req
 interface Teardown { teardown (fn: () => unknown): void }
 
 async function listen (t: Teardown, config: GatewayConfig, modules?: LoadedModules): Promise<string> {
-  config.listen.port = 0
-  config.listen.host = '127.0.0.1'
+  onLoopback(config)
   const app: FastifyInstance = await buildApp(config, { logger: createLogger({ level: 'warn' }, { write: () => {} }), modules })
   t.teardown(() => app.close())
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  await app.ready()
+  await app.traffic.listen()
+  return `http://127.0.0.1:${(app.traffic.server().address() as AddressInfo).port}`
 }
 
 const yaml = (backends: TestBackend[], plugin: string): string =>

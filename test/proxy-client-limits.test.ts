@@ -155,7 +155,7 @@ t.test('a keep-alive connection serves several requests in a row', async (t) => 
   const backend = await startBackend(t, 'b1')
   const gw = await startGateway(t, poolYaml([backend], LIMITS))
   let connections = 0
-  gw.app.server.on('connection', () => { connections++ })
+  gw.app.traffic.server().on('connection', () => { connections++ })
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(() => { agent.destroy() })
 

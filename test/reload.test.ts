@@ -7,7 +7,7 @@ import { waitFor, within } from './helpers/wait.js'
 
 const cfg = (yaml: string): ReturnType<typeof loadConfigText> => {
   const c = loadConfigText(yaml, { env: {} })
-  c.listen.port = 0
+  c.listen[0]!.port = 0
   return c
 }
 

@@ -8,6 +8,7 @@
 
 import type { GatewayConfig } from './types.js'
 import { isObj, section, type Ctx, type Obj } from './fields.js'
+import type { Segments } from './issues.js'
 import { normaliseListen, type ListenConfig } from './sections/listen.js'
 import { normaliseAdmin, type AdminConfig } from './sections/admin.js'
 import { normalisePools } from './sections/pools.js'
@@ -24,13 +25,12 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]'])
 export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
   const root: Obj = isObj(raw) ? raw : {}
   const poolNames = isObj(root.pools) ? Object.keys(root.pools) : []
-  const listen = normaliseListen(ctx, section(root, 'listen'))
+  const listen = normaliseListen(ctx, root.listen)
   const admin = normaliseAdmin(ctx, section(root, 'admin'))
-  checkPortClash(ctx, listen, admin)
   const pools = normalisePools(ctx, root.pools)
   const httpPools = poolNames.filter((n) => pools[n]?.protocol !== 'tcp')
   const tcp = normaliseTcp(ctx, root.tcp, pools)
-  checkTcpPorts(ctx, tcp, listen, admin)
+  checkPorts(ctx, Array.isArray(root.listen), listen, admin, tcp)
   return {
     listen,
     admin,
@@ -45,24 +45,22 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
   }
 }
 
-/** The two servers cannot share a port on overlapping addresses; say so now, not as EADDRINUSE. */
-function checkPortClash (ctx: Ctx, listen: ListenConfig, admin: AdminConfig): void {
-  if (listen.port === 0 || listen.port !== admin.port) return
-  if (listen.host === admin.host || WILDCARD_HOSTS.has(listen.host) || WILDCARD_HOSTS.has(admin.host)) {
-    ctx.issues.add(['admin', 'port'], `${admin.port} is also listen.port; the admin server needs a port of its own`)
-  }
-}
-
-/** A tcp listener's port must not be the HTTP listener's, the admin one's, or another tcp listener's. */
-function checkTcpPorts (ctx: Ctx, tcp: TcpListenerConfig[], listen: ListenConfig, admin: AdminConfig): void {
-  const taken: Array<{ host: string, port: number, what: string }> = [
-    { ...listen, what: 'listen.port' }, { ...admin, what: 'admin.port' }
-  ]
-  tcp.forEach((t, i) => {
-    const { host, port } = t.listen
+/**
+ * No two listeners (client, admin, tcp) may share a port on overlapping addresses: say so now,
+ * naming both, not as EADDRINUSE at listen time. Port 0 (any free port) never clashes.
+ */
+function checkPorts (ctx: Ctx, listenIsList: boolean, listen: ListenConfig[], admin: AdminConfig, tcp: TcpListenerConfig[]): void {
+  const taken: Array<{ host: string, port: number, what: string }> = []
+  const claim = (host: string, port: number, what: string, at: Segments, need = 'each listener needs a port of its own'): void => {
     if (port === 0) return
     const clash = taken.find((o) => o.port === port && (o.host === host || WILDCARD_HOSTS.has(o.host) || WILDCARD_HOSTS.has(host)))
-    if (clash !== undefined) ctx.issues.add(['tcp', i, 'listen', 'port'], `${port} is also ${clash.what}; each listener needs a port of its own`)
-    taken.push({ host, port, what: `tcp[${i}].listen.port` })
+    if (clash !== undefined) ctx.issues.add(at, `${port} is also ${clash.what}; ${need}`)
+    else taken.push({ host, port, what })
+  }
+  listen.forEach((l, i) => {
+    const at = listenIsList ? ['listen', i, 'port'] : ['listen', 'port']
+    claim(l.host, l.port, listenIsList ? `listen[${i}].port` : 'listen.port', at)
   })
+  claim(admin.host, admin.port, 'admin.port', ['admin', 'port'], 'the admin server needs a port of its own')
+  tcp.forEach((t, i) => { claim(t.listen.host, t.listen.port, `tcp[${i}].listen.port`, ['tcp', i, 'listen', 'port']) })
 }

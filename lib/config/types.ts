@@ -34,7 +34,8 @@ export type { HeaderRules } from './sections/header-rules.js'
 export type { StatsdConfig } from './sections/metrics.js'
 
 export interface GatewayConfig {
-  listen: ListenConfig
+  /** The client listeners, in config order (at least one). */
+  listen: ListenConfig[]
   admin: AdminConfig
   pools: Record<string, PoolConfig>
   /** Tried in order; first match wins. Never empty after loading (one pool and no routes: a catch-all). */

@@ -6,6 +6,8 @@
 
 import type { TSchema } from '@sinclair/typebox'
 import { configChecker, schemaAt } from './schema.js'
+import { ValueErrorType } from '@sinclair/typebox/errors'
+import { Value } from '@sinclair/typebox/value'
 import { messageFor, pointerToSegments } from './check.js'
 import { renderPath, type IssueList, type Segments } from './issues.js'
 import type { Substitution } from './env.js'
@@ -18,8 +20,29 @@ export { checkAgainst, closest, describeValue } from './check.js'
 export function checkSchema (value: unknown, issues: IssueList): void {
   for (const e of configChecker.Errors(value)) {
     const segs = pointerToSegments(value, e.path)
-    issues.add(segs, messageFor(e, segs))
+    const member = e.type === ValueErrorType.Union ? memberFor(e.schema, e.value) : undefined
+    // A value of a by-shape union (`listen`: a mapping or a list of them) is reported against the
+    // member of its shape: "unknown key; did you mean port?", not "expected X".
+    if (member === undefined) {
+      issues.add(segs, messageFor(e, segs))
+      continue
+    }
+    for (const inner of Value.Errors(member, e.value)) {
+      const at = [...segs, ...pointerToSegments(e.value, inner.path)]
+      issues.add(at, messageFor(inner, at))
+    }
   }
+}
+
+/**
+ * For a union marked `byShape` (schema-parts.ts ByShape): its one member with the value's shape
+ * (a list, or a mapping), if exactly one has it. Other unions keep their own wording.
+ */
+function memberFor (union: TSchema, value: unknown): TSchema | undefined {
+  if (union.byShape !== true || value === null || typeof value !== 'object') return undefined
+  const type = Array.isArray(value) ? 'array' : 'object'
+  const members = ((union.anyOf ?? []) as TSchema[]).filter((m) => m.type === type)
+  return members.length === 1 ? members[0] : undefined
 }
 
 /**

@@ -15,10 +15,10 @@ import { BodyLimit } from './body-limit.js'
 import { sendError } from './respond.js'
 import { absoluteFormHost } from './request-target.js'
 import { requestKey } from './request-key.js'
+import { listenerOf } from '../http/listener-info.js'
 
 export interface ProxyOptions {
   router: Router
-  trustProxy: boolean
   accessLog: boolean
   /** Share of successful requests that get an access line (failures always do). */
   accessSample: number
@@ -37,7 +37,6 @@ const NO_KEY: SelectionContext = Object.freeze({ attempt: 0, key: undefined })
 export class HttpProxy implements CallOwner {
   closing = false
   private router: Router
-  private readonly trustProxy: boolean
   private accessLog: boolean
   private accessSample: number
   readonly recorder: Recorder
@@ -46,7 +45,6 @@ export class HttpProxy implements CallOwner {
 
   constructor (opts: ProxyOptions) {
     this.router = opts.router
-    this.trustProxy = opts.trustProxy
     this.accessLog = opts.accessLog
     this.accessSample = opts.accessSample
     this.recorder = opts.recorder
@@ -80,7 +78,8 @@ export class HttpProxy implements CallOwner {
   handle (req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const url = req.url!
     const method = req.method!
-    const scan = scanRequestHeaders(req.rawHeaders, this.trustProxy)
+    const listener = listenerOf(req)
+    const scan = scanRequestHeaders(req.rawHeaders, listener.trustProxy)
     const cl = scan.contentLength
     const hasBody = scan.chunked || (cl !== undefined && cl !== '0')
     if (unsafeTarget(url)) return this.reject(req, res, requestId, hasBody, new GatewayError('GW_BAD_REQUEST'))
@@ -136,7 +135,9 @@ export class HttpProxy implements CallOwner {
       clientIp: req.socket.remoteAddress ?? '',
       host,
       requestId,
-      backendHost: pool.config.hostHeader === 'backend'
+      backendHost: pool.config.hostHeader === 'backend',
+      listener: listenerOf(req),
+      req
     })
     // eslint-disable-next-line no-new
     new ProxyCall(this, req, res, { route, ctx, requestId, upstream, body, sticky: pool.hasAffinity }, failover, lease)

@@ -1,5 +1,7 @@
 import type { HeaderRules, RouteConfig } from '../config/types.js'
+import type { IncomingMessage } from 'node:http'
 import { forwardHeaders, responseHeaders, type RequestScan } from './headers.js'
+import { verifiedSubject, type ListenerInfo } from '../http/listener-info.js'
 
 /**
  * What a route does to a request on its way to a backend, and to the answer on its way back:
@@ -68,18 +70,36 @@ export interface RequestInfo {
   requestId: string
   /** The pool sends the backend's host:port as Host. */
   backendHost: boolean
+  /** The listener the request came in on: the scheme, and the client-subject header (mTLS). */
+  listener: ListenerInfo
+  req: IncomingMessage
 }
 
 /** The scanned client headers completed with Host and X-Forwarded-*, then the route's rules applied. */
 export function upstreamHeaders (rw: Rewrite, scan: RequestScan, info: RequestInfo): UpstreamHeaders {
   const backendHost = info.backendHost || info.host === ''
   let hostAt = scan.headers.length
-  let headers = forwardHeaders(scan, { clientIp: info.clientIp, proto: 'http', host: info.host, clientHost: info.host, requestId: info.requestId })
+  let headers = forwardHeaders(scan, { clientIp: info.clientIp, proto: info.listener.proto, host: info.host, clientHost: info.host, requestId: info.requestId })
+  const subjectHeader = info.listener.subjectHeader
+  if (subjectHeader !== undefined) headers = withSubject(headers, subjectHeader, verifiedSubject(info.req))
   if (rw.request !== undefined) {
     headers = applyRules(headers, rw.request)
     hostAt = headers.indexOf('host')
   }
   return { headers, hostAt, backendHost }
+}
+
+/**
+ * The client-subject header (mTLS) says only what the gateway verified: a client's own header
+ * of that name is removed, and the verified subject, when there is one, is added.
+ */
+function withSubject (headers: string[], name: string, subject: string | undefined): string[] {
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== name) out.push(headers[i]!, headers[i + 1]!)
+  }
+  if (subject !== undefined) out.push(name, subject)
+  return out
 }
 
 /** Points the Host header at `authority` (the backend about to be tried), when the pool wants that. */

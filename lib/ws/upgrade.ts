@@ -13,11 +13,11 @@ import { downstreamHeaders, forwardPath, hostFor, upstreamHeaders, type Upstream
 import { mapUpstreamError } from '../proxy/upstream-errors.js'
 import { writeSocketError } from '../proxy/respond.js'
 import { requestKey } from '../proxy/request-key.js'
+import { listenerOf } from '../http/listener-info.js'
 import { Failover } from '../resilience/failover.js'
 import { WsTunnel } from './tunnel.js'
 
 export interface WsProxyOptions {
-  trustProxy: boolean
   recorder: Recorder
   logger: FastifyBaseLogger
   connections: Connections
@@ -54,9 +54,10 @@ export class WsProxy {
 
   upgrade (req: IncomingMessage, socket: Socket, head: Buffer, requestId: string, route: CompiledRoute, host: string): void {
     const pool = route.pool
-    const scan = scanRequestHeaders(req.rawHeaders, this.opts.trustProxy)
+    const listener = listenerOf(req)
+    const scan = scanRequestHeaders(req.rawHeaders, listener.trustProxy)
     const upstream = upstreamHeaders(route.rewrite, scan, {
-      clientIp: req.socket.remoteAddress ?? '', host, requestId, backendHost: pool.config.hostHeader === 'backend'
+      clientIp: req.socket.remoteAddress ?? '', host, requestId, backendHost: pool.config.hostHeader === 'backend', listener, req
     })
     upstream.headers.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket')
     const key = pool.keySource === undefined ? undefined : requestKey(pool.keySource, req, req.url!, scan.xff)

@@ -8,6 +8,7 @@
  * SECTIONS entry: config-documented-defaults.test.ts fails until it is.
  */
 import { LISTEN_DEFAULTS } from '../../lib/config/sections/listen.js'
+import { LISTEN_TLS_DEFAULTS } from '../../lib/config/sections/listen-tls.js'
 import { ADMIN_DEFAULTS } from '../../lib/config/sections/admin.js'
 import { POOL_DEFAULTS } from '../../lib/config/sections/pools.js'
 import { ALGORITHM_DEFAULTS } from '../../lib/config/sections/algorithm.js'
@@ -25,6 +26,7 @@ import { TCP_DEFAULTS } from '../../lib/config/sections/tcp.js'
 
 export const DEFAULTS_CONSTANTS: Readonly<Record<string, object>> = {
   LISTEN_DEFAULTS,
+  LISTEN_TLS_DEFAULTS,
   ADMIN_DEFAULTS,
   POOL_DEFAULTS,
   ALGORITHM_DEFAULTS,
@@ -52,6 +54,7 @@ export interface Section {
 
 export const SECTIONS: readonly Section[] = [
   { docs: 'listen', schema: 'listen', defaults: LISTEN_DEFAULTS },
+  { docs: 'listen.tls', schema: 'listen.tls', defaults: LISTEN_TLS_DEFAULTS },
   { docs: 'admin', schema: 'admin', defaults: ADMIN_DEFAULTS },
   // The pool's table also lists its algorithm (a name, or a mapping) and its tls keys.
   { docs: 'pools.<name>', schema: 'pools.*', defaults: { ...POOL_DEFAULTS, algorithm: ALGORITHM_DEFAULTS.name, tls: TLS_DEFAULTS } },

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
 import { loadConfigText } from '../../lib/config/load.js'
 import { createLogger } from '../../lib/logger.js'
+import { onLoopback } from './reload-config.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -84,18 +85,18 @@ export interface GatewayDeps {
   random?: () => number
 }
 
-/** A gateway on port 0 built from YAML (listen.port is forced to 0); its log lines are captured. */
+/** A gateway built from YAML, every client listener on 127.0.0.1 port 0 (`port`, `url`: the first); its log lines are captured. */
 export async function startGateway (t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, baseDir?: string, deps: GatewayDeps = {}): Promise<TestGateway> {
   const config = loadConfigText(yaml, { env, source: 'test.yaml', baseDir })
-  config.listen.port = 0
-  config.listen.host = '127.0.0.1'
+  onLoopback(config)
   const logs: Array<Record<string, unknown>> = []
   const logger = createLogger({ level: 'info' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } })
   const app = await buildApp(config, { logger, pools: { deps } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
-  const port = (app.server.address() as AddressInfo).port
-  return { app, port, url: `http://127.0.0.1:${port}`, logs }
+  await app.ready()
+  await app.traffic.listen()
+  const port = (app.traffic.server().address() as AddressInfo).port
+  return { app, port, url: `${config.listen[0]!.tls !== undefined ? 'https' : 'http'}://127.0.0.1:${port}`, logs }
 }
 
 /** YAML for one pool named "web" over the given backends, plus extra top-level YAML. */
