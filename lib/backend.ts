@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { Dispatcher } from 'undici'
 import type { BackendConfig } from './config/types.js'
 import type { SelectableBackend } from '../algorithms/types.js'
@@ -25,6 +26,13 @@ export class Backend implements SelectableBackend {
   /** Where to connect (WebSocket and TCP proxying): host without IPv6 brackets, and port. */
   readonly hostname: string
   readonly port: number
+  /**
+   * The TLS server name for an https:// backend named by host name (undefined for an IP literal
+   * or plain http). Passed with every dispatch: undici otherwise takes it from the request's Host
+   * header, which is the client's (hostHeader: preserve), so the backend's certificate would be
+   * checked against the client's name and a change of Host would reconnect.
+   */
+  readonly servername: string | undefined
   readonly dispatcher: Dispatcher
 
   /** Active health checks say so (true when there are none). */
@@ -64,6 +72,7 @@ export class Backend implements SelectableBackend {
     this.authority = url.host
     this.hostname = url.hostname.replace(/^\[|\]$/g, '')
     this.port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+    this.servername = url.protocol === 'https:' && isIP(this.hostname) === 0 ? this.hostname : undefined
     this.dispatcher = dispatcher
   }
 

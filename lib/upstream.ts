@@ -10,6 +10,14 @@ import type { BackendConfig, PoolConfig } from './config/types.js'
 export const CONNECTIONS_PER_BACKEND = 256
 
 /**
+ * HTTP/2 backends (`protocol: http2`): sessions per backend, and streams per session. Requests
+ * beyond them queue in undici. One session carries up to H2_STREAMS_PER_SESSION requests at a
+ * time (or fewer if the backend's SETTINGS say so), so a few sessions go a long way.
+ */
+export const H2_SESSIONS_PER_BACKEND = 4
+export const H2_STREAMS_PER_SESSION = 100
+
+/**
  * One undici connection pool per backend. Keep-alive idle time is the pool's `timeouts.idle`,
  * used both when the backend sends no Keep-Alive hint and as the cap when it does; undici
  * subtracts a safety margin from the backend's hint, which avoids the race where the backend
@@ -22,9 +30,14 @@ export function createUpstream (backend: BackendConfig, pool: PoolConfig): Pool 
   // every backend has the same shape and close path.
   if (url.protocol === 'tcp:') return new Pool(`http://${url.host}`, { connections: 1 })
   const { timeouts, tls } = pool
+  const h2 = pool.upstream === 'http2'
+  const limited = pool.circuitBreaker !== undefined && pool.circuitBreaker.maxConnections > 0
   return new Pool(url.origin, {
-    connections: pool.circuitBreaker !== undefined && pool.circuitBreaker.maxConnections > 0 ? pool.circuitBreaker.maxConnections : CONNECTIONS_PER_BACKEND,
-    pipelining: 1,
+    connections: limited ? pool.circuitBreaker!.maxConnections : h2 ? H2_SESSIONS_PER_BACKEND : CONNECTIONS_PER_BACKEND,
+    // HTTP/2: h2 by ALPN to https:// backends (HTTP/1.1 if the backend does not offer h2), h2c
+    // by prior knowledge to http:// ones; undici multiplexes requests as streams.
+    // (Pool reads useH2c only inside `connect`, where it marks a plain socket as h2.)
+    ...(h2 ? { allowH2: true, pipelining: H2_STREAMS_PER_SESSION, maxConcurrentStreams: H2_STREAMS_PER_SESSION } : { pipelining: 1 }),
     keepAliveTimeout: timeouts.idle,
     keepAliveMaxTimeout: timeouts.idle,
     keepAliveTimeoutThreshold: Math.min(1000, Math.floor(timeouts.idle / 2)),
@@ -40,6 +53,6 @@ export function createUpstream (backend: BackendConfig, pool: PoolConfig): Pool 
           // SNI carries host names only (RFC 6066 §3); an IP literal is verified without it.
           servername: tls.servername ?? (isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? url.hostname : undefined)
         }
-      : { timeout: timeouts.connect }
+      : { timeout: timeouts.connect, ...(h2 ? { useH2c: true } : {}) }
   })
 }

@@ -9,12 +9,13 @@ const MINIMAL = 'pools:\n  web:\n    backends:\n      - url: http://127.0.0.1:90
 
 t.test('a minimal config gets every default', async (t) => {
   const expected: GatewayConfig = {
-    listen: [{ host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384 }],
+    listen: [{ host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384, http2: false, http2Limits: { maxConcurrentStreams: 100, headerTableSize: 4096, maxSessionMemory: 10_485_760, streamResetBurst: 1000, streamResetRate: 33, maxOutstandingPings: 10, maxSettings: 32 } }],
     admin: { host: '127.0.0.1', port: 9901, token: '' },
     pools: {
       web: {
         name: 'web',
         protocol: 'http',
+        upstream: 'http1',
         algorithm: { name: 'round-robin', options: {} },
         backends: [{ id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1 }],
         timeouts: { connect: 5_000, request: 60_000, idle: 4_000 },
@@ -46,7 +47,7 @@ t.test('a minimal config gets every default', async (t) => {
 })
 
 t.test('DEFAULTS holds the same values, in ms and bytes, and is frozen', async (t) => {
-  t.same(DEFAULTS.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384 })
+  t.same(DEFAULTS.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384, http2Limits: { maxConcurrentStreams: 100, headerTableSize: 4096, maxSessionMemory: 10_485_760, streamResetBurst: 1000, streamResetRate: 33, maxOutstandingPings: 10, maxSettings: 32 } })
   t.same(DEFAULTS.admin, { host: '127.0.0.1', port: 9901, token: '' })
   t.same(DEFAULTS.pool, { algorithm: 'round-robin', hostHeader: 'preserve', slowStart: 0, timeouts: { connect: 5_000, request: 60_000, idle: 4_000 }, tls: { rejectUnauthorized: true } })
   t.same(DEFAULTS.backend, { weight: 1 })
@@ -65,7 +66,7 @@ log: { level: debug }
 ${MINIMAL}    timeouts: { connect: 1s }
     tls: { servername: api.internal }
 `, { env: {} })
-  t.same(c.listen, [{ ...DEFAULTS.listen, port: 0 }])
+  t.same(c.listen, [{ ...DEFAULTS.listen, port: 0, http2: false }])
   t.same(c.admin, { ...DEFAULTS.admin, token: 'secret' })
   t.same(c.log, { level: 'debug', access: true, accessSample: 1 })
   t.same(c.pools.web.timeouts, { connect: 1000, request: 60_000, idle: 4_000 })

@@ -3,6 +3,7 @@
 import t from 'tap'
 import { parseDuration, parseSize } from '../lib/config/duration.js'
 import { ConfigError, loadConfigText } from '../lib/config/load.js'
+import { DEFAULTS } from '../lib/config/defaults.js'
 
 const POOLS = 'pools: { web: { backends: [ { url: "http://127.0.0.1:9001" } ] } }\n'
 
@@ -69,7 +70,7 @@ t.test('the loader converts every duration and size field', async (t) => {
 ${POOLS.replace('} ] } }', '} ], timeouts: { connect: 250ms, request: 1.5s, idle: 1m } } }')}routes: [ { pool: web, maxBodySize: 10mb } ]
 shutdown: { timeout: 1h }
 `, { env: {} })
-  t.same(c.listen, [{ host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 2000, requestTimeout: 60_000, keepAliveTimeout: 500, maxHeaderSize: 32768 }])
+  t.same(c.listen, [{ ...DEFAULTS.listen, host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 2000, requestTimeout: 60_000, keepAliveTimeout: 500, maxHeaderSize: 32768, http2: false }])
   t.same(c.pools.web.timeouts, { connect: 250, request: 1500, idle: 60_000 })
   t.equal(c.routes[0].maxBodySize, 10 * 1024 * 1024)
   t.equal(c.shutdown.timeout, 3_600_000)

@@ -107,6 +107,7 @@ t.test('sections given empty are filled with the defaults', async (t) => {
   const pool = load('    healthCheck: { active: {}, passive: {} }\n    circuitBreaker: {}\n    retry: {}\n')
   t.same(pool.healthCheck.active, {
     type: 'http',
+    service: '',
     method: 'GET',
     path: '/health',
     headers: {},

@@ -10,6 +10,7 @@ import { seededRandom } from './helpers/seeded-random.js'
 function config (jitter = 0, over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
   return {
     type: 'http',
+    service: '',
     method: 'GET',
     path: '/health',
     headers: {},

@@ -9,6 +9,7 @@ import { deadPort } from './helpers/gateway.js'
 function config (over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
   return {
     type: 'http',
+    service: '',
     method: 'GET',
     path: '/health',
     headers: {},

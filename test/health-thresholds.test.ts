@@ -9,6 +9,7 @@ import { FakeClock } from './helpers/fake-clock.js'
 function config (over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
   return {
     type: 'http',
+    service: '',
     method: 'GET',
     path: '/health',
     headers: {},

@@ -1,5 +1,5 @@
 import { connect } from 'node:net'
-import { request, type Dispatcher } from 'undici'
+import { getGlobalDispatcher, request, type Dispatcher } from 'undici'
 import type { ActiveHealthConfig } from '../config/types.js'
 import { mapUpstreamError } from '../proxy/upstream-errors.js'
 
@@ -30,7 +30,118 @@ export const BODY_MATCH_LIMIT = 64 * 1024
 
 /** The probe cfg.type asks for. */
 export function probeFor (cfg: ActiveHealthConfig): Probe {
-  return cfg.type === 'tcp' ? tcpProbe(cfg) : httpProbe(cfg)
+  return cfg.type === 'tcp' ? tcpProbe(cfg) : cfg.type === 'grpc' ? grpcProbe(cfg) : httpProbe(cfg)
+}
+
+/**
+ * gRPC health probe (grpc/doc/health-checking.md): a unary grpc.health.v1.Health/Check call
+ * for cfg.service over the backend's dispatcher (HTTP/2). It passes when the call ends with
+ * grpc-status 0 and the answer says SERVING. The two messages are tiny and fixed, so they are
+ * encoded and read here (protobuf field 1: the service name; the status enum) rather than with
+ * a protobuf library on the probe path.
+ */
+export function grpcProbe (cfg: ActiveHealthConfig): Probe {
+  const name = Buffer.from(cfg.service, 'utf8')
+  // HealthCheckRequest { string service = 1 }: tag 0x0a, length, bytes (omitted when empty).
+  const message = name.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a]), varint(name.length), name])
+  const frame = Buffer.concat([Buffer.from([0]), u32(message.length), message])
+  return async (target, signal) => {
+    const started = performance.now()
+    const done = deadline(cfg.timeout, signal)
+    try {
+      const url = new URL(target.url)
+      const res = await unary(target.dispatcher ?? getGlobalDispatcher(), url.origin, frame, cfg.timeout, done.signal)
+      const ms = performance.now() - started
+      if (res.status !== 200) return { ok: false, ms, reason: `status ${res.status}` }
+      const grpcStatus = res.grpcStatus
+      if (grpcStatus !== '0') return { ok: false, ms, reason: `grpc-status ${grpcStatus === '' ? 'missing' : grpcStatus}` }
+      const body = res.body
+      return servingStatus(body) === SERVING ? { ok: true, ms } : { ok: false, ms, reason: 'not serving' }
+    } catch (err) {
+      return { ok: false, ms: performance.now() - started, reason: failureReason(err, done.signal) }
+    } finally {
+      done.clear()
+    }
+  }
+}
+
+/**
+ * The Check call, dispatched directly: undici's request() reads trailers as a raw list and loses
+ * the ones HTTP/2 hands over as an object, and the status is there. grpc-status is taken from
+ * the trailers, or from the headers of a trailers-only answer.
+ */
+async function unary (dispatcher: Dispatcher, origin: string, frame: Buffer, timeoutMs: number, signal: AbortSignal): Promise<{ status: number, grpcStatus: string, body: Buffer }> {
+  return await new Promise((resolve, reject) => {
+    let status = 0
+    let grpcStatus = ''
+    const chunks: Buffer[] = []
+    const onAbort = (): void => { abort?.(signal.reason as Error) }
+    let abort: ((err: Error) => void) | undefined
+    signal.addEventListener('abort', onAbort, { once: true })
+    const settle = (): void => { signal.removeEventListener('abort', onAbort) }
+    dispatcher.dispatch({
+      origin,
+      path: '/grpc.health.v1.Health/Check',
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': `${Math.max(1, Math.floor(timeoutMs))}m` },
+      body: frame
+    }, {
+      onConnect: (a) => { abort = a; if (signal.aborted) onAbort() },
+      onHeaders: (code, raw) => {
+        status = code
+        grpcStatus = headerValue(raw, 'grpc-status') ?? grpcStatus
+        return true
+      },
+      onData: (chunk) => { chunks.push(chunk); return true },
+      onComplete: (trailers) => {
+        settle()
+        grpcStatus = headerValue(trailers, 'grpc-status') ?? grpcStatus
+        resolve({ status, grpcStatus, body: Buffer.concat(chunks) })
+      },
+      onError: (err) => { settle(); reject(err) }
+    })
+  })
+}
+
+/** A header's value from undici's raw list (Buffers or strings) or from an object (HTTP/2 trailers). */
+function headerValue (raw: unknown, name: string): string | undefined {
+  if (raw === null || raw === undefined) return undefined
+  if (Array.isArray(raw)) {
+    for (let i = 0; i < raw.length; i += 2) if (String(raw[i]).toLowerCase() === name) return String(raw[i + 1])
+    return undefined
+  }
+  const v = (raw as Record<string, unknown>)[name]
+  return v === undefined ? undefined : String(v)
+}
+
+/** HealthCheckResponse.ServingStatus SERVING. */
+const SERVING = 1
+
+/** The status field (1, varint) of the first HealthCheckResponse in a gRPC body; 0 (UNKNOWN) when absent. */
+function servingStatus (body: Buffer): number {
+  if (body.length < 5 || body[0] !== 0) return -1 // no message, or a compressed one
+  const len = body.readUInt32BE(1)
+  const msg = body.subarray(5, 5 + len)
+  for (let i = 0; i < msg.length;) {
+    const tag = msg[i++]!
+    if (tag === 0x08) return msg[i] ?? -1 // field 1, varint; the enum's values fit one byte
+    if ((tag & 7) === 0) { while (i < msg.length && (msg[i++]! & 0x80) !== 0); continue }
+    return -1
+  }
+  return 0
+}
+
+function varint (n: number): Buffer {
+  const out: number[] = []
+  while (n > 0x7f) { out.push((n & 0x7f) | 0x80); n >>>= 7 }
+  out.push(n)
+  return Buffer.from(out)
+}
+
+function u32 (n: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n)
+  return b
 }
 
 /**

@@ -4,6 +4,10 @@ import type { Backend } from '../backend.js'
 import type { Lease } from '../pool/lease.js'
 import { GatewayError } from '../errors.js'
 
+/** Trailers as undici hands them over: raw pairs (HTTP/1.1) or an object (HTTP/2). */
+export type RawTrailers = ReadonlyArray<Buffer | string> | Readonly<Record<string, string | string[]>>
+const NO_TRAILERS: RawTrailers = []
+
 /**
  * What an attempt reports to the request it belongs to (lib/proxy/call.ts). The attempt knows
  * nothing else of the request: not its route, pool or metrics.
@@ -21,8 +25,8 @@ export interface AttemptOwner {
   earlyHints: (rawHeaders: Buffer[]) => void
   /** Body bytes of the answer; false asks undici to pause the backend until `resume` runs. */
   data: (chunk: Buffer, resume: () => void) => boolean
-  /** The answer is complete (the lease has ended with its outcome). */
-  complete: () => void
+  /** The answer is complete (the lease has ended with its outcome), with its trailers ([name, value, ...], maybe empty). */
+  complete: (trailers: RawTrailers) => void
   /** The attempt failed; the owner ends its lease (abandoned, failed over, or failed). */
   failed: (attempt: Attempt, err: Error) => void
 }
@@ -118,10 +122,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     return this.owner.data(chunk, this.resume!)
   }
 
-  onComplete (): void {
+  // undici gives raw [name, value, ...] Buffers from HTTP/1.1 and a header object from HTTP/2
+  // (its types say string[]).
+  onComplete (trailers: string[] | null): void {
     if (this.discarded) return this.endDiscard()
     this.lease.done({ ok: this.status < 500, status: this.status, reason: undefined, latencyMs: this.latencyMs() })
-    this.owner.complete()
+    this.owner.complete((trailers as RawTrailers | null) ?? NO_TRAILERS)
   }
 
   onError (err: Error): void {

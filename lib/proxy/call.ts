@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
 import { performance } from 'node:perf_hooks'
 import type { Backend } from '../backend.js'
 import type { CompiledRoute } from '../router.js'
@@ -11,7 +12,8 @@ import { GatewayError, type AttemptFailure, type FailureReason } from '../errors
 import { mapUpstreamError } from './upstream-errors.js'
 import { sendError } from './respond.js'
 import { downstreamHeaders, forwardPath, hostFor, type UpstreamHeaders } from './rewrite.js'
-import { Attempt, type AttemptOwner } from './attempt.js'
+import { Attempt, type AttemptOwner, type RawTrailers } from './attempt.js'
+import { sendGrpcError, trailersOnlyStatus } from './grpc.js'
 
 /** What a call reports when it ends, once: the proxy logs it and feeds metrics. */
 export interface CallReport {
@@ -43,6 +45,8 @@ export interface CallPlan {
   body: Readable | Buffer | null
   /** Sticky sessions need a Set-Cookie on the answer when the backend changes. */
   sticky: boolean
+  /** A gRPC call (lib/proxy/grpc.ts): trailers-only answers and the gateway's errors take gRPC's shape. */
+  grpc: boolean
 }
 
 /**
@@ -65,6 +69,8 @@ export class ProxyCall implements AttemptOwner {
   readonly start = performance.now()
   status = 0
   bytes = 0
+  /** A trailers-only gRPC answer's status fields, sent as trailers at the end (lib/proxy/grpc.ts). */
+  private statusTrailers: Record<string, string> | undefined
   /** The backend of the latest attempt. */
   backend: Backend
   private current: Attempt | undefined
@@ -107,8 +113,10 @@ export class ProxyCall implements AttemptOwner {
       method: this.req.method!,
       headers: plan.upstream.headers,
       body: plan.body,
+      // The pool's TLS name, else the backend's host name (lib/backend.ts `servername`).
+      servername: plan.route.pool.config.tls.servername ?? backend.servername,
       headersTimeout: 0 // this call's timer bounds the try (see the class comment)
-    }, attempt)
+    } as DispatchWithServername, attempt)
   }
 
   private arm (ms: number): void {
@@ -153,7 +161,13 @@ export class ProxyCall implements AttemptOwner {
       const cookie = pool.affinity(this.plan.ctx, attempt.backend)
       if (cookie !== undefined) headers.push('set-cookie', cookie)
     }
-    res.writeHead(statusCode, headers)
+    const split = this.plan.grpc ? trailersOnlyStatus(headers) : undefined
+    if (split !== undefined) {
+      this.statusTrailers = split.trailers
+      res.writeHead(statusCode, split.headers)
+    } else {
+      res.writeHead(statusCode, headers)
+    }
     return true
   }
 
@@ -173,7 +187,14 @@ export class ProxyCall implements AttemptOwner {
     return false
   }
 
-  complete (): void {
+  /**
+   * The answer is complete. Trailers (gRPC's grpc-status, for one) are passed on where the
+   * client's framing can carry them: HTTP/2, or a chunked HTTP/1.1 answer (Node drops them
+   * otherwise). Hop-by-hop names never are.
+   */
+  complete (trailers: RawTrailers): void {
+    const out = trailerObject(trailers)
+    if (out !== undefined || this.statusTrailers !== undefined) this.res.addTrailers({ ...this.statusTrailers, ...out })
     this.res.end()
     this.finish(undefined, undefined)
   }
@@ -204,7 +225,8 @@ export class ProxyCall implements AttemptOwner {
     this.status = error.statusCode
     // Part of the answer may be out already: sendError then cuts the connection, so the client
     // cannot take a truncated body for a whole one. Logged and counted as the failure it is.
-    sendError(this.res, error, this.plan.requestId, !this.req.complete)
+    if (this.plan.grpc) sendGrpcError(this.res, error, this.plan.requestId)
+    else sendError(this.res, error, this.plan.requestId, !this.req.complete)
     this.finish(error, reason)
   }
 
@@ -242,3 +264,30 @@ export class ProxyCall implements AttemptOwner {
     this.owner.finished({ call: this, status: this.status, error, reason })
   }
 }
+
+/** The trailers as the object addTrailers takes, or undefined for none; a name sent twice keeps both values. */
+function trailerObject (raw: RawTrailers): Record<string, string | string[]> | undefined {
+  const pairs: Array<[string, string | string[]]> = []
+  if (Array.isArray(raw)) {
+    for (let i = 0; i < raw.length; i += 2) pairs.push([latin1(raw[i] as Buffer | string), latin1(raw[i + 1] as Buffer | string)])
+  } else {
+    for (const [name, value] of Object.entries(raw as Record<string, string | string[]>)) pairs.push([name, value])
+  }
+  if (pairs.length === 0) return undefined
+  const out: Record<string, string | string[]> = {}
+  for (const [rawName, value] of pairs) {
+    const name = rawName.toLowerCase()
+    if (HOP_TRAILERS.has(name)) continue
+    const had = out[name]
+    out[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), ...(Array.isArray(value) ? value : [value])]
+  }
+  return out
+}
+
+/** Never relayed as trailers: framing and connection fields (RFC 9110 section 6.5.1). */
+const HOP_TRAILERS = new Set(['connection', 'transfer-encoding', 'content-length', 'keep-alive', 'te', 'trailer', 'upgrade'])
+
+const latin1 = (v: Buffer | string): string => typeof v === 'string' ? v : v.toString('latin1')
+
+/** undici reads `servername` from dispatch options (lib/core/request.js); its types leave it out. */
+type DispatchWithServername = Dispatcher.DispatchOptions & { servername: string | undefined }

@@ -13,7 +13,13 @@ const HOP_BY_HOP = new Set([
   'expect', 'proxy-authorization', 'proxy-authenticate', 'http2-settings'
 ])
 
+import { isGrpcContentType, parseGrpcTimeout } from './grpc.js'
+
 export const VIA = '1.1 ultrabalancer'
+/** Via for requests that came in over HTTP/2 (RFC 9110 section 7.6.3: the received protocol). */
+export const VIA_H2 = '2 ultrabalancer'
+
+const COLON = 0x3a
 
 /** Extra names a Connection header lists, lower-case; undefined when it lists only close/keep-alive. */
 export function connectionTokens (value: string | undefined): Set<string> | undefined {
@@ -34,7 +40,7 @@ export function connectionTokens (value: string | undefined): Set<string> | unde
  */
 export interface RequestScan {
   headers: string[]
-  /** The Host header, as sent ("" when none). */
+  /** The Host header, as sent, or HTTP/2's :authority ("" when neither). */
   host: string
   contentLength: string | undefined
   chunked: boolean
@@ -45,6 +51,12 @@ export interface RequestScan {
   xfHost: string
   /** Names the client's Connection header lists (they are hop-by-hop too). */
   named: Set<string> | undefined
+  /** The client sent `TE: trailers` (gRPC clients do). */
+  teTrailers: boolean
+  /** A gRPC call: `content-type: application/grpc...` (lib/proxy/grpc.ts). */
+  grpc: boolean
+  /** gRPC's grpc-timeout in ms (the call's deadline); undefined when absent or malformed. */
+  grpcTimeout: number | undefined
 }
 
 export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean): RequestScan {
@@ -57,9 +69,13 @@ export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean)
     xff: '',
     xfProto: '',
     xfHost: '',
-    named: undefined
+    named: undefined,
+    teTrailers: false,
+    grpc: false,
+    grpcTimeout: undefined
   }
   const out = scan.headers
+  let authority = ''
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const value = raw[i + 1]!
@@ -68,8 +84,19 @@ export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean)
       case 'host':
         scan.host = value
         continue
+      // HTTP/2 (RFC 9113 section 8.3.1): :authority stands for Host, and wins over one.
+      case ':authority':
+        authority = value
+        continue
       case 'content-length':
         scan.contentLength = value
+        break
+      case 'content-type':
+        if (isGrpcContentType(value)) scan.grpc = true
+        break
+      // Forwarded as it is (the backend enforces it too); the proxy also makes it the deadline.
+      case 'grpc-timeout':
+        scan.grpcTimeout = parseGrpcTimeout(value)
         break
       case 'transfer-encoding':
         scan.chunked = true
@@ -81,6 +108,10 @@ export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean)
         scan.named = connectionTokens(value)
         continue
       case 'x-request-id':
+        continue
+      // TE is hop-by-hop; "trailers" is noted: forwarded to HTTP/2 backends (lib/proxy/rewrite.ts).
+      case 'te':
+        if (value.trim().toLowerCase() === 'trailers') scan.teTrailers = true
         continue
       case 'x-forwarded-for':
         if (trustProxy) scan.xff = scan.xff === '' ? value : `${scan.xff}, ${value}`
@@ -101,8 +132,11 @@ export function scanRequestHeaders (raw: readonly string[], trustProxy: boolean)
         break
     }
     if (HOP_BY_HOP.has(lk)) continue
+    // Other HTTP/2 pseudo-headers (:method, :path, :scheme) are the request line, not headers.
+    if (lk.charCodeAt(0) === COLON) continue
     out.push(name, value)
   }
+  if (authority !== '') scan.host = authority
   if (scan.named !== undefined) scan.headers = withoutNamed(out, scan.named)
   return scan
 }
@@ -115,6 +149,8 @@ export interface ForwardInfo {
   /** The host the client addressed, for X-Forwarded-Host ("" when none). */
   clientHost: string
   requestId: string
+  /** The client spoke HTTP/2. */
+  h2: boolean
 }
 
 /** Completes the scanned headers with Host, X-Forwarded-*, Via and X-Request-Id; returns them. */
@@ -124,7 +160,7 @@ export function forwardHeaders (scan: RequestScan, info: ForwardInfo): string[] 
     'host', info.host,
     'x-forwarded-for', scan.xff === '' ? info.clientIp : `${scan.xff}, ${info.clientIp}`,
     'x-forwarded-proto', scan.xfProto === '' ? info.proto : scan.xfProto,
-    'via', VIA,
+    'via', info.h2 ? VIA_H2 : VIA,
     'x-request-id', info.requestId
   )
   const fwdHost = scan.xfHost === '' ? info.clientHost : scan.xfHost

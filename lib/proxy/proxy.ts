@@ -16,6 +16,7 @@ import { sendError } from './respond.js'
 import { absoluteFormHost } from './request-target.js'
 import { requestKey } from './request-key.js'
 import { listenerOf } from '../http/listener-info.js'
+import { isGrpcRequest, sendGrpcError } from './grpc.js'
 
 export interface ProxyOptions {
   router: Router
@@ -81,6 +82,9 @@ export class HttpProxy implements CallOwner {
     const listener = listenerOf(req)
     const scan = scanRequestHeaders(req.rawHeaders, listener.trustProxy)
     const cl = scan.contentLength
+    // HTTP/2 has no Transfer-Encoding: a body without Content-Length is one whose HEADERS frame
+    // did not end the stream. It streams (and is limited) as a chunked one does.
+    if (cl === undefined && req.httpVersionMajor === 2 && (req as unknown as { stream?: { endAfterHeaders: boolean } }).stream?.endAfterHeaders === false) scan.chunked = true
     const hasBody = scan.chunked || (cl !== undefined && cl !== '0')
     if (unsafeTarget(url)) return this.reject(req, res, requestId, hasBody, new GatewayError('GW_BAD_REQUEST'))
     const host = absoluteFormHost(req) ?? scan.host
@@ -124,7 +128,7 @@ export class HttpProxy implements CallOwner {
     const pool = route.pool
     const ctx = pool.keySource === undefined ? NO_KEY : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
     const resendable = pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
-    const failover = new Failover(pool, this.recorder, ctx, resendable, performance.now())
+    const failover = new Failover(pool, this.recorder, ctx, resendable, performance.now(), scan.grpc ? scan.grpcTimeout : undefined)
     const lease = failover.lease()
     if (lease === undefined) {
       return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]), pool)
@@ -137,10 +141,11 @@ export class HttpProxy implements CallOwner {
       requestId,
       backendHost: pool.config.hostHeader === 'backend',
       listener: listenerOf(req),
+      h2Upstream: pool.config.upstream === 'http2',
       req
     })
     // eslint-disable-next-line no-new
-    new ProxyCall(this, req, res, { route, ctx, requestId, upstream, body, sticky: pool.hasAffinity }, failover, lease)
+    new ProxyCall(this, req, res, { route, ctx, requestId, upstream, body, sticky: pool.hasAffinity, grpc: scan.grpc }, failover, lease)
   }
 
   finished (r: CallReport): void {
@@ -154,6 +159,7 @@ export class HttpProxy implements CallOwner {
     if (this.accessLog && (this.accessSample >= 1 || r.status >= 500 || r.error !== undefined || Math.random() < this.accessSample)) {
       log.info({
         reqId: c.requestId,
+        http: c.req.httpVersion,
         method: c.req.method,
         path: c.req.url,
         status: r.status,
@@ -176,10 +182,11 @@ export class HttpProxy implements CallOwner {
 
   /** Answers without a backend (404, 413, 503, …): one access line, nothing forwarded. */
   private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError, pool?: BackendPool): void {
-    sendError(res, err, requestId, hasBody && !req.complete)
+    if (isGrpcRequest(req)) sendGrpcError(res, err, requestId)
+    else sendError(res, err, requestId, hasBody && !req.complete)
     this.recorder.rejected(pool, req.method!, err.statusCode)
     if (this.accessLog && (this.accessSample >= 1 || err.statusCode >= 500 || Math.random() < this.accessSample)) {
-      this.log.info({ reqId: requestId, method: req.method, path: req.url, status: err.statusCode, error: err.code }, 'access')
+      this.log.info({ reqId: requestId, http: req.httpVersion, method: req.method, path: req.url, status: err.statusCode, error: err.code }, 'access')
     }
   }
 }

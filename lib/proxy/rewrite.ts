@@ -72,6 +72,8 @@ export interface RequestInfo {
   backendHost: boolean
   /** The listener the request came in on: the scheme, and the client-subject header (mTLS). */
   listener: ListenerInfo
+  /** The pool speaks HTTP/2 to its backends: `TE: trailers` from the client is passed on (RFC 9113 section 8.2.2; gRPC servers require it). */
+  h2Upstream: boolean
   req: IncomingMessage
 }
 
@@ -79,7 +81,8 @@ export interface RequestInfo {
 export function upstreamHeaders (rw: Rewrite, scan: RequestScan, info: RequestInfo): UpstreamHeaders {
   const backendHost = info.backendHost || info.host === ''
   let hostAt = scan.headers.length
-  let headers = forwardHeaders(scan, { clientIp: info.clientIp, proto: info.listener.proto, host: info.host, clientHost: info.host, requestId: info.requestId })
+  let headers = forwardHeaders(scan, { clientIp: info.clientIp, proto: info.listener.proto, host: info.host, clientHost: info.host, requestId: info.requestId, h2: info.req.httpVersionMajor === 2 })
+  if (scan.teTrailers && info.h2Upstream) headers.push('te', 'trailers')
   const subjectHeader = info.listener.subjectHeader
   if (subjectHeader !== undefined) headers = withSubject(headers, subjectHeader, verifiedSubject(info.req))
   if (rw.request !== undefined) {

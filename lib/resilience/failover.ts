@@ -58,9 +58,12 @@ export class Failover {
     private readonly first: SelectionContext,
     private readonly resendable: boolean,
     /** When the request or connection arrived (performance.now() ms). */
-    start: number
+    start: number,
+    /** A shorter deadline the client asked for (gRPC's grpc-timeout, in ms); the pool's applies otherwise. */
+    clientDeadlineMs?: number
   ) {
-    this.deadline = start + pool.config.timeouts.request
+    const ms = clientDeadlineMs !== undefined && clientDeadlineMs < pool.config.timeouts.request ? clientDeadlineMs : pool.config.timeouts.request
+    this.deadline = start + ms
   }
 
   /** Milliseconds left before the deadline (negative once it has passed). */

@@ -58,8 +58,8 @@ export class TlsTerminator {
     this.set = loadSet(cfg)
   }
 
-  /** The options for https.createServer: the default certificate, SNI, versions, mTLS. */
-  serverOptions (): TlsOptions {
+  /** The options for https.createServer: the default certificate, SNI, versions, mTLS, and ALPN (`h2` first when offered). */
+  serverOptions (alpn: string[]): TlsOptions {
     return {
       ...serverContextOptions(this.cfg, this.set.all[0]!, this.ticketKeys),
       SNICallback: (servername, cb) => { cb(null, this.set.sni.lookup(servername).context) },
@@ -67,7 +67,7 @@ export class TlsTerminator {
       rejectUnauthorized: this.cfg.clientCertificate.mode === 'require',
       handshakeTimeout: this.cfg.handshakeTimeout,
       sessionTimeout: Math.ceil(this.cfg.sessionTimeout / 1000),
-      ALPNProtocols: ['http/1.1']
+      ALPNProtocols: alpn
     }
   }
 

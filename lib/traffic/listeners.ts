@@ -11,6 +11,8 @@ import { createClientServer } from '../client-limits.js'
 import { setListenerInfo } from '../http/listener-info.js'
 import { TlsTerminator } from '../tls/terminator.js'
 import { redirectHandler } from './redirect.js'
+import { createHttp2Server, dispatchByAlpn, http2Options, Http2Sessions } from './h2.js'
+import type { Http2Server } from 'node:http2'
 
 export interface ListenersDeps {
   traffic: TrafficSwitch
@@ -18,11 +20,15 @@ export interface ListenersDeps {
   tlsMetrics: TlsMetrics
 }
 
-/** One client listener: its config, its server, and its TLS when it has one. */
+/**
+ * One client listener: its config, the server that listens (http, https, or for h2c an HTTP/2
+ * one), its TLS when it has one, and the HTTP/2 server and sessions when it speaks HTTP/2.
+ */
 interface Listener {
   cfg: ListenConfig
   server: HttpServer
   tls: TlsTerminator | undefined
+  h2: { server: Http2Server, sessions: Http2Sessions } | undefined
   handler: RequestListener
 }
 
@@ -41,8 +47,8 @@ export interface ListenerCertificate extends CertificateInfo { listener: string 
  * open connections: new limits, trust, redirect and certificates apply to new connections and
  * requests at commit. New addresses are bound in prepare, by new servers; addresses that left
  * stop accepting after the commit, and their open requests finish. An address cannot switch
- * between TLS and plaintext in a reload (the port would have to be closed and bound again):
- * that refuses the reload with the listener's path.
+ * between TLS and plaintext, or turn HTTP/2 on or off, in a reload (the port would have to be
+ * closed and bound again): that refuses the reload with the listener's path.
  */
 export class ClientListeners {
   private list: Listener[]
@@ -86,6 +92,9 @@ export class ClientListeners {
       if ((running.cfg.tls === undefined) !== (n.tls === undefined)) {
         throw new Error(`listen[${i}]: ${nameOf(n)} cannot switch between TLS and plaintext in a reload; restart the gateway, or move it to another port`)
       }
+      if (running.cfg.http2 !== n.http2) {
+        throw new Error(`listen[${i}]: ${nameOf(n)} cannot turn HTTP/2 ${n.http2 ? 'on' : 'off'} in a reload (ALPN is fixed when the port opens); restart the gateway, or move it to another port`)
+      }
       kept.set(i, running)
       taken.add(running)
     })
@@ -127,7 +136,7 @@ export class ClientListeners {
       l.tls?.close()
       if (!l.server.listening) return
       const closed = new Promise<void>((resolve) => { l.server.close(() => { resolve() }) })
-      l.server.closeIdleConnections()
+      closeIdle(l)
       await closed
     }))
   }
@@ -136,11 +145,20 @@ export class ClientListeners {
   private create (cfg: ListenConfig, attach: boolean): Listener {
     const tls = cfg.tls === undefined ? undefined : new TlsTerminator(cfg.tls, { logger: this.deps.logger, metrics: this.deps.tlsMetrics, name: nameOf(cfg) })
     const handler = this.handlerFor(cfg)
-    const server = createClientServer(cfg, handler, tls?.serverOptions())
-    server.on('upgrade', this.deps.traffic.upgrade)
+    const h2server = cfg.http2 ? createHttp2Server(cfg, handler) : undefined
+    const h2 = h2server === undefined ? undefined : { server: h2server, sessions: new Http2Sessions(h2server) }
+    let server: HttpServer
+    if (h2server !== undefined && tls === undefined) {
+      // h2c by prior knowledge: the HTTP/2 server listens itself.
+      server = h2server as unknown as HttpServer
+    } else {
+      server = createClientServer(cfg, handler, tls?.serverOptions(h2server !== undefined ? ['h2', 'http/1.1'] : ['http/1.1']))
+      server.on('upgrade', this.deps.traffic.upgrade)
+      if (h2server !== undefined) dispatchByAlpn(server as unknown as HttpsServer, h2server)
+    }
     setListenerInfo(server, infoOf(cfg))
     if (attach) tls?.attach(server as unknown as HttpsServer)
-    return { cfg, server, tls, handler }
+    return { cfg, server, tls, h2, handler }
   }
 
   /** A kept listener takes its new settings (commit). */
@@ -151,12 +169,18 @@ export class ClientListeners {
     server.requestTimeout = next.requestTimeout
     server.keepAliveTimeout = next.keepAliveTimeout
     ;(server as { maxHeaderSize?: number }).maxHeaderSize = next.maxHeaderSize
+    if (l.h2 !== undefined) {
+      l.h2.server.updateSettings(http2Options(next).settings!)
+      l.h2.server.setTimeout(next.keepAliveTimeout)
+    }
     setListenerInfo(server, infoOf(next))
     if ((next.redirect === undefined) !== (l.cfg.redirect === undefined)) {
       const handler = this.handlerFor(next)
-      for (const event of ['request', 'checkContinue']) {
-        server.removeListener(event, l.handler)
-        server.on(event, handler)
+      for (const s of [server, l.h2?.server]) {
+        for (const event of ['request', 'checkContinue']) {
+          s?.removeListener(event, l.handler)
+          s?.on(event, handler)
+        }
       }
       l.handler = handler
     }
@@ -202,7 +226,13 @@ async function bind (l: Listener): Promise<void> {
 function closeListener (l: Listener): void {
   l.tls?.close()
   l.server.close()
-  l.server.closeIdleConnections()
+  closeIdle(l)
+}
+
+/** Idle HTTP/1.1 connections close; HTTP/2 sessions get a GOAWAY (their open streams finish). */
+function closeIdle (l: Listener): void {
+  if (typeof l.server.closeIdleConnections === 'function') l.server.closeIdleConnections()
+  l.h2?.sessions.closeAll()
 }
 
 function nameOf (cfg: ListenConfig): string {

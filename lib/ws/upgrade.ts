@@ -57,7 +57,7 @@ export class WsProxy {
     const listener = listenerOf(req)
     const scan = scanRequestHeaders(req.rawHeaders, listener.trustProxy)
     const upstream = upstreamHeaders(route.rewrite, scan, {
-      clientIp: req.socket.remoteAddress ?? '', host, requestId, backendHost: pool.config.hostHeader === 'backend', listener, req
+      clientIp: req.socket.remoteAddress ?? '', host, requestId, backendHost: pool.config.hostHeader === 'backend', listener, h2Upstream: false, req
     })
     upstream.headers.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket')
     const key = pool.keySource === undefined ? undefined : requestKey(pool.keySource, req, req.url!, scan.xff)

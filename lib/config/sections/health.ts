@@ -38,7 +38,8 @@ const StatusRange = Type.Union([Status, Type.String({ pattern: '^[1-5][0-9]{2}(-
 
 export const HealthCheckSchema = Type.Object({
   active: Type.Optional(Type.Object({
-    type: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('tcp')], { default: da.type })),
+    type: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('tcp'), Type.Literal('grpc')], { default: da.type })),
+    service: Type.Optional(Type.String()),
     method: Type.Optional(Method(da.method)),
     path: Type.Optional(Type.String({ pattern: '^/', default: da.path })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
@@ -78,7 +79,10 @@ export interface BackoffConfig {
 }
 
 export interface ActiveHealthConfig {
-  type: 'http' | 'tcp'
+  /** grpc: grpc.health.v1.Health/Check over the pool's HTTP/2 connections (protocol: http2). */
+  type: 'http' | 'tcp' | 'grpc'
+  /** grpc only: the service asked about ("" : the server as a whole). */
+  service: string
   /** http only: request method, path and headers (e.g. a Host header). */
   method: string
   path: string
@@ -132,7 +136,8 @@ export function normaliseHealthCheck (ctx: Ctx, p: Obj, segs: string[]): HealthC
 function active (ctx: Ctx, a: Obj, segs: string[]): ActiveHealthConfig {
   const b = section(a, 'backoff')
   const cfg: ActiveHealthConfig = {
-    type: a.type === 'tcp' ? 'tcp' : da.type,
+    type: a.type === 'tcp' || a.type === 'grpc' ? a.type : da.type,
+    service: str(a, 'service', ''),
     method: str(a, 'method', da.method).toUpperCase(),
     path: str(a, 'path', da.path),
     headers: isObj(a.headers) ? a.headers as Record<string, string> : {},

@@ -8,7 +8,7 @@
 import { Type } from '@sinclair/typebox'
 import { bool, duration, int, isObj, size, str, type Ctx, type Obj } from '../fields.js'
 import { renderPath, type Segments } from '../issues.js'
-import { Bool, closed, Duration, Name, OneOf, Port, Size } from '../schema-parts.js'
+import { Bool, closed, Duration, Int, Name, OneOf, Port, Size } from '../schema-parts.js'
 import { ListenTlsSchema, normaliseListenTls, type ListenTlsConfig } from './listen-tls.js'
 
 /** In normalised units: durations in ms, sizes in bytes. */
@@ -19,7 +19,18 @@ export const LISTEN_DEFAULTS = Object.freeze({
   headersTimeout: 10_000, // 10s
   requestTimeout: 300_000, // 5m
   keepAliveTimeout: 65_000, // 65s, above common client and LB idle timeouts (60s)
-  maxHeaderSize: 16 * 1024 // 16kb, Node's own default
+  maxHeaderSize: 16 * 1024, // 16kb, Node's own default
+  // HTTP/2 (lib/traffic/listeners.ts). Stream resets: nghttp2's token bucket against rapid
+  // reset (CVE-2023-44487), at its own defaults; pings and settings: Node's defaults.
+  http2Limits: Object.freeze({
+    maxConcurrentStreams: 100,
+    headerTableSize: 4096,
+    maxSessionMemory: 10 * 1024 * 1024, // 10mb
+    streamResetBurst: 1000,
+    streamResetRate: 33,
+    maxOutstandingPings: 10,
+    maxSettings: 32
+  })
 })
 
 const d = LISTEN_DEFAULTS
@@ -33,7 +44,17 @@ const ListenerSchema = Type.Object({
   keepAliveTimeout: Type.Optional(Duration(d.keepAliveTimeout)),
   maxHeaderSize: Type.Optional(Size(d.maxHeaderSize)),
   redirect: Type.Optional(OneOf(['https'])),
-  tls: Type.Optional(ListenTlsSchema)
+  tls: Type.Optional(ListenTlsSchema),
+  http2: Type.Optional(Type.Boolean({ description: 'true or false (default: true with tls, false without)' })),
+  http2Limits: Type.Optional(Type.Object({
+    maxConcurrentStreams: Type.Optional(Int(1, 2 ** 31 - 1, d.http2Limits.maxConcurrentStreams)),
+    headerTableSize: Type.Optional(Int(0, 2 ** 32 - 1, d.http2Limits.headerTableSize)),
+    maxSessionMemory: Type.Optional(Size(d.http2Limits.maxSessionMemory)),
+    streamResetBurst: Type.Optional(Int(1, 1_000_000, d.http2Limits.streamResetBurst)),
+    streamResetRate: Type.Optional(Int(1, 1_000_000, d.http2Limits.streamResetRate)),
+    maxOutstandingPings: Type.Optional(Int(1, 10_000, d.http2Limits.maxOutstandingPings)),
+    maxSettings: Type.Optional(Int(1, 1000, d.http2Limits.maxSettings))
+  }, closed))
 }, closed)
 
 export const ListenSchema = Type.Union([ListenerSchema, Type.Array(ListenerSchema, { minItems: 1 })],
@@ -56,6 +77,24 @@ export interface ListenConfig {
   redirect?: 'https'
   /** TLS termination; absent: plaintext HTTP. */
   tls?: ListenTlsConfig
+  /** HTTP/2: with TLS, offered by ALPN beside HTTP/1.1; without, h2c by prior knowledge only. */
+  http2: boolean
+  http2Limits: Http2Limits
+}
+
+/** Per HTTP/2 connection from a client; past them the client gets GOAWAY (or a refused stream). */
+export interface Http2Limits {
+  maxConcurrentStreams: number
+  /** HPACK dynamic table, both ways (bytes). */
+  headerTableSize: number
+  /** Bytes a session may hold (Node's maxSessionMemory, in MB there); past it new streams are refused. */
+  maxSessionMemory: number
+  /** RST_STREAM token bucket: `streamResetBurst` at once, refilled at `streamResetRate` per second. */
+  streamResetBurst: number
+  streamResetRate: number
+  maxOutstandingPings: number
+  /** SETTINGS entries per frame. */
+  maxSettings: number
 }
 
 /** Every listener, in config order (`listen` as one mapping gives a list of one). */
@@ -71,7 +110,7 @@ export function normaliseListen (ctx: Ctx, raw: unknown): ListenConfig[] {
 }
 
 function listener (ctx: Ctx, o: Obj, at: Segments): ListenConfig {
-  const listen: ListenConfig = {
+  const listen: Omit<ListenConfig, 'http2' | 'http2Limits'> & Partial<ListenConfig> = {
     host: str(o, 'host', d.host),
     port: int(o, 'port', d.port),
     trustProxy: bool(o, 'trustProxy', d.trustProxy),
@@ -82,6 +121,19 @@ function listener (ctx: Ctx, o: Obj, at: Segments): ListenConfig {
   }
   if (o.redirect === 'https') listen.redirect = 'https'
   if (isObj(o.tls)) listen.tls = normaliseListenTls(ctx, o.tls, [...at, 'tls'])
+  listen.http2 = bool(o, 'http2', listen.tls !== undefined && listen.redirect === undefined)
+  if (listen.http2 && listen.redirect !== undefined) ctx.issues.add([...at, 'http2'], 'a redirect listener speaks HTTP/1.1 only; leave http2 off there')
+  const h = isObj(o.http2Limits) ? o.http2Limits : {}
+  const dl = d.http2Limits
+  listen.http2Limits = {
+    maxConcurrentStreams: int(h, 'maxConcurrentStreams', dl.maxConcurrentStreams),
+    headerTableSize: int(h, 'headerTableSize', dl.headerTableSize),
+    maxSessionMemory: size(ctx, h, 'maxSessionMemory', [...at, 'http2Limits'], dl.maxSessionMemory, 1),
+    streamResetBurst: int(h, 'streamResetBurst', dl.streamResetBurst),
+    streamResetRate: int(h, 'streamResetRate', dl.streamResetRate),
+    maxOutstandingPings: int(h, 'maxOutstandingPings', dl.maxOutstandingPings),
+    maxSettings: int(h, 'maxSettings', dl.maxSettings)
+  }
   if (listen.redirect !== undefined && listen.tls !== undefined) {
     ctx.issues.add([...at, 'redirect'], 'a TLS listener cannot redirect to HTTPS; set redirect on a plaintext listener')
   }
@@ -91,7 +143,7 @@ function listener (ctx: Ctx, o: Obj, at: Segments): ListenConfig {
     ctx.issues.add([...at, 'headersTimeout'],
       `must not be longer than ${renderPath([...at, 'requestTimeout'])} (${listen.headersTimeout} ms > ${listen.requestTimeout} ms)`)
   }
-  return listen
+  return listen as ListenConfig
 }
 
 function checkRedirects (ctx: Ctx, list: ListenConfig[], at: (i: number) => Segments): void {

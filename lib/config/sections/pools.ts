@@ -16,13 +16,16 @@ import { CircuitBreakerSchema, normaliseCircuitBreaker, type CircuitBreakerConfi
 import { normaliseRetry, RetrySchema, type RetryConfig } from './retry.js'
 
 export const HOST_HEADER_MODES = ['preserve', 'backend'] as const
+/** What the gateway speaks to a pool's http(s) backends: HTTP/1.1, or HTTP/2 (h2 by ALPN to https://, h2c to http://). */
+export const UPSTREAM_PROTOCOLS = ['http1', 'http2'] as const
 
 /** The pool's own keys, in ms; the sub-sections have theirs (ALGORITHM_DEFAULTS, TLS_DEFAULTS, ...). */
 export const POOL_DEFAULTS = Object.freeze({
   timeouts: Object.freeze({ connect: 5_000, request: 60_000, idle: 4_000 }),
   hostHeader: 'preserve' as const,
   slowStart: 0, // off
-  panicThreshold: 0 // off
+  panicThreshold: 0, // off
+  protocol: 'http1' as const
 })
 
 const d = POOL_DEFAULTS
@@ -40,6 +43,7 @@ export const PoolSchema = Type.Object({
   }, closed)),
   tls: Type.Optional(TlsSchema),
   hostHeader: Type.Optional(OneOf(HOST_HEADER_MODES, d.hostHeader)),
+  protocol: Type.Optional(OneOf(UPSTREAM_PROTOCOLS, d.protocol)),
   slowStart: Type.Optional(Duration(d.slowStart)),
   healthCheck: Type.Optional(HealthCheckSchema),
   circuitBreaker: Type.Optional(CircuitBreakerSchema),
@@ -65,6 +69,8 @@ export interface PoolConfig {
    * and WebSocket routes) or "tcp" (tcp://, for tcp listeners only).
    */
   protocol: 'http' | 'tcp'
+  /** The `protocol` key: HTTP/1.1 or HTTP/2 to http(s) backends (lib/upstream.ts). */
+  upstream: typeof UPSTREAM_PROTOCOLS[number]
   algorithm: AlgorithmConfig
   backends: BackendConfig[]
   timeouts: TimeoutsConfig
@@ -108,6 +114,7 @@ function normalisePool (ctx: Ctx, name: string, p: Obj, segs: string[]): PoolCon
   const pool: PoolConfig = {
     name,
     protocol: poolProtocol(ctx, backends, [...segs, 'backends']),
+    upstream: p.protocol === 'http2' ? 'http2' : 'http1',
     algorithm: normaliseAlgorithm(ctx, p.algorithm, [...segs, 'algorithm']),
     backends,
     timeouts: {
@@ -126,6 +133,9 @@ function normalisePool (ctx: Ctx, name: string, p: Obj, segs: string[]): PoolCon
   if (breaker !== undefined) pool.circuitBreaker = breaker
   if (pool.protocol === 'tcp' && pool.healthCheck.active?.type === 'http') {
     ctx.issues.add([...segs, 'healthCheck', 'active', 'type'], 'a pool of tcp:// backends takes tcp health checks (type: tcp), not http')
+  }
+  if (pool.healthCheck.active?.type === 'grpc' && pool.upstream !== 'http2') {
+    ctx.issues.add([...segs, 'healthCheck', 'active', 'type'], 'grpc health checks need a pool that speaks HTTP/2 (protocol: http2), as gRPC does')
   }
   return pool
 }
