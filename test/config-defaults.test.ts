@@ -9,7 +9,7 @@ const MINIMAL = 'pools:\n  web:\n    backends:\n      - url: http://127.0.0.1:90
 
 t.test('a minimal config gets every default', async (t) => {
   const expected: GatewayConfig = {
-    listen: [{ host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384, http2: false, http2Limits: { maxConcurrentStreams: 100, headerTableSize: 4096, maxSessionMemory: 10_485_760, streamResetBurst: 1000, streamResetRate: 33, maxOutstandingPings: 10, maxSettings: 32 } }],
+    listen: [{ host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384, http2: false, http2Limits: { maxConcurrentStreams: 100, headerTableSize: 4096, maxSessionMemory: 10_485_760, streamResetBurst: 500, streamResetRate: 20, maxOutstandingPings: 10, maxSettings: 32 } }],
     admin: { host: '127.0.0.1', port: 9901, token: '' },
     pools: {
       web: {
@@ -47,7 +47,7 @@ t.test('a minimal config gets every default', async (t) => {
 })
 
 t.test('DEFAULTS holds the same values, in ms and bytes, and is frozen', async (t) => {
-  t.same(DEFAULTS.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384, http2Limits: { maxConcurrentStreams: 100, headerTableSize: 4096, maxSessionMemory: 10_485_760, streamResetBurst: 1000, streamResetRate: 33, maxOutstandingPings: 10, maxSettings: 32 } })
+  t.same(DEFAULTS.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384, http2Limits: { maxConcurrentStreams: 100, headerTableSize: 4096, maxSessionMemory: 10_485_760, streamResetBurst: 500, streamResetRate: 20, maxOutstandingPings: 10, maxSettings: 32 } })
   t.same(DEFAULTS.admin, { host: '127.0.0.1', port: 9901, token: '' })
   t.same(DEFAULTS.pool, { algorithm: 'round-robin', hostHeader: 'preserve', slowStart: 0, timeouts: { connect: 5_000, request: 60_000, idle: 4_000 }, tls: { rejectUnauthorized: true } })
   t.same(DEFAULTS.backend, { weight: 1 })

@@ -127,7 +127,7 @@ t.test('a client doing rapid reset gets GOAWAY; another client is served meanwhi
     attacker.once('goaway', (code: number) => { resolve(code) })
     attacker.once('close', () => { resolve(-1) })
   })
-  // HEADERS then RST_STREAM at once, over and over (CVE-2023-44487); past nghttp2's defaults too.
+  // HEADERS then RST_STREAM at once, over and over (CVE-2023-44487).
   for (let i = 0; i < 3000 && !attacker.destroyed && !attacker.closed; i++) {
     const s = attacker.request({ ':path': `/r${i}`, ':authority': 'site.test' })
     s.on('error', () => {})
@@ -138,4 +138,24 @@ t.test('a client doing rapid reset gets GOAWAY; another client is served meanwhi
   t.equal(code, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY with ENHANCE_YOUR_CALM')
   const other = await h2Session(t, gw.port, { servername: 'site.test', ca: pki.ca.cert })
   t.equal((await h2Request(other, { ':path': '/fine', ':authority': 'site.test' })).status, 200, 'a well-behaved client is served')
+})
+
+t.test('with the default limits, rapid reset gets the gateway\'s ENHANCE_YOUR_CALM before nghttp2\'s own limit', async (t) => {
+  const pki = makePki(t.testdir())
+  const site = pki.issue('site', { names: ['site.test'] })
+  const b = await startBackend(t, 'b')
+  const gw = await startGateway(t, poolYaml([b], `listen:\n  tls: { certificates: [ { cert: ${site.cert}, key: ${site.key} } ] }\n`))
+  const attacker = await h2Session(t, gw.port, { servername: 'site.test', ca: pki.ca.cert })
+  attacker.on('error', () => {})
+  const goaway = new Promise<number>((resolve) => {
+    attacker.once('goaway', (code: number) => { resolve(code) })
+    attacker.once('close', () => { resolve(-1) })
+  })
+  for (let i = 0; i < 3000 && !attacker.destroyed && !attacker.closed; i++) {
+    const s = attacker.request({ ':path': `/r${i}`, ':authority': 'site.test' })
+    s.on('error', () => {})
+    s.close(http2.constants.NGHTTP2_CANCEL)
+    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.equal(await goaway, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'not INTERNAL_ERROR')
 })

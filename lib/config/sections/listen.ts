@@ -20,14 +20,15 @@ export const LISTEN_DEFAULTS = Object.freeze({
   requestTimeout: 300_000, // 5m
   keepAliveTimeout: 65_000, // 65s, above common client and LB idle timeouts (60s)
   maxHeaderSize: 16 * 1024, // 16kb, Node's own default
-  // HTTP/2 (lib/traffic/listeners.ts). Stream resets: nghttp2's token bucket against rapid
-  // reset (CVE-2023-44487), at its own defaults; pings and settings: Node's defaults.
+  // HTTP/2 (lib/traffic/h2.ts). Stream resets: the gateway's token bucket against rapid reset
+  // (CVE-2023-44487), below nghttp2's own (1000, 33/s) so the gateway's GOAWAY
+  // ENHANCE_YOUR_CALM comes before nghttp2's INTERNAL_ERROR; pings and settings: Node's defaults.
   http2Limits: Object.freeze({
     maxConcurrentStreams: 100,
     headerTableSize: 4096,
     maxSessionMemory: 10 * 1024 * 1024, // 10mb
-    streamResetBurst: 1000,
-    streamResetRate: 33,
+    streamResetBurst: 500,
+    streamResetRate: 20,
     maxOutstandingPings: 10,
     maxSettings: 32
   })
