@@ -1,7 +1,7 @@
 // HTTP/2 to clients: on a TLS listener by ALPN, beside HTTP/1.1 on the same port, and h2c on a
 // plaintext one. Requests take the same routes, balancing, error answers and access log; the
 // answer never carries connection-specific headers (RFC 9113 section 8.2.2).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import net from 'node:net'
 import http2 from 'node:http2'
 import { poolYaml, startBackend, startBackends, startGateway } from './helpers/gateway.js'
@@ -11,6 +11,26 @@ import { h2Request, h2Session } from './helpers/h2.js'
 import { errorBody } from './helpers/gateway.js'
 import { scrape } from './helpers/metrics.js'
 import type { ServerResponse } from 'node:http'
+
+/**
+ * Rapid reset (CVE-2023-44487) on a new connection: HEADERS then RST_STREAM at once, over and
+ * over; resolves with the code of the GOAWAY it got, or -1 if it was closed without one.
+ */
+async function rapidReset (t: Test, port: number, ca: string): Promise<number> {
+  const attacker = await h2Session(t, port, { servername: 'site.test', ca })
+  attacker.on('error', () => {})
+  const goaway = new Promise<number>((resolve) => {
+    attacker.once('goaway', (code: number) => { resolve(code) })
+    attacker.once('close', () => { resolve(-1) })
+  })
+  for (let i = 0; i < 3000 && !attacker.destroyed && !attacker.closed; i++) {
+    const s = attacker.request({ ':path': `/r${i}`, ':authority': 'site.test' })
+    s.on('error', () => {})
+    s.close(http2.constants.NGHTTP2_CANCEL)
+    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
+  }
+  return await goaway
+}
 
 t.test('a TLS listener speaks HTTP/2 and HTTP/1.1 on one port; streams of one connection are balanced per request', async (t) => {
   const pki = makePki(t.testdir())
@@ -120,21 +140,7 @@ t.test('a client doing rapid reset gets GOAWAY; another client is served meanwhi
   const site = pki.issue('site', { names: ['site.test'] })
   const b = await startBackend(t, 'b')
   const gw = await startGateway(t, poolYaml([b], `listen:\n  tls: { certificates: [ { cert: ${site.cert}, key: ${site.key} } ] }\n  http2Limits: { streamResetBurst: 20, streamResetRate: 1 }\n`))
-  const attacker = await h2Session(t, gw.port, { servername: 'site.test', ca: pki.ca.cert })
-  attacker.on('error', () => {})
-  // The GOAWAY's code; -1 if the connection closed without one.
-  const goaway = new Promise<number>((resolve) => {
-    attacker.once('goaway', (code: number) => { resolve(code) })
-    attacker.once('close', () => { resolve(-1) })
-  })
-  // HEADERS then RST_STREAM at once, over and over (CVE-2023-44487).
-  for (let i = 0; i < 3000 && !attacker.destroyed && !attacker.closed; i++) {
-    const s = attacker.request({ ':path': `/r${i}`, ':authority': 'site.test' })
-    s.on('error', () => {})
-    s.close(http2.constants.NGHTTP2_CANCEL)
-    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
-  }
-  const code = await goaway
+  const code = await rapidReset(t, gw.port, pki.ca.cert)
   t.equal(code, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY with ENHANCE_YOUR_CALM')
   const other = await h2Session(t, gw.port, { servername: 'site.test', ca: pki.ca.cert })
   t.equal((await h2Request(other, { ':path': '/fine', ':authority': 'site.test' })).status, 200, 'a well-behaved client is served')
@@ -145,17 +151,5 @@ t.test('with the default limits, rapid reset gets the gateway\'s ENHANCE_YOUR_CA
   const site = pki.issue('site', { names: ['site.test'] })
   const b = await startBackend(t, 'b')
   const gw = await startGateway(t, poolYaml([b], `listen:\n  tls: { certificates: [ { cert: ${site.cert}, key: ${site.key} } ] }\n`))
-  const attacker = await h2Session(t, gw.port, { servername: 'site.test', ca: pki.ca.cert })
-  attacker.on('error', () => {})
-  const goaway = new Promise<number>((resolve) => {
-    attacker.once('goaway', (code: number) => { resolve(code) })
-    attacker.once('close', () => { resolve(-1) })
-  })
-  for (let i = 0; i < 3000 && !attacker.destroyed && !attacker.closed; i++) {
-    const s = attacker.request({ ':path': `/r${i}`, ':authority': 'site.test' })
-    s.on('error', () => {})
-    s.close(http2.constants.NGHTTP2_CANCEL)
-    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
-  }
-  t.equal(await goaway, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'not INTERNAL_ERROR')
+  t.equal(await rapidReset(t, gw.port, pki.ca.cert), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'not INTERNAL_ERROR')
 })

@@ -15,7 +15,7 @@ import { BodyLimit } from './body-limit.js'
 import { sendError } from './respond.js'
 import { absoluteFormHost } from './request-target.js'
 import { requestKey } from './request-key.js'
-import { listenerOf } from '../http/listener-info.js'
+import { listenerOf, type ListenerInfo } from '../http/listener-info.js'
 import { isGrpcRequest, sendGrpcError } from './grpc.js'
 
 export interface ProxyOptions {
@@ -108,7 +108,7 @@ export class HttpProxy implements CallOwner {
       if (scan.expect) res.writeContinue()
       readBody(req).then((buf) => {
         try {
-          this.forward(req, res, requestId, route, scan, host, buf)
+          this.forward(req, res, requestId, route, scan, host, buf, listener)
         } catch (err) {
           this.log.error({ reqId: requestId, err }, 'proxy failed')
           this.reject(req, res, requestId, false, new GatewayError('GW_INTERNAL', [], err), route.pool)
@@ -119,12 +119,12 @@ export class HttpProxy implements CallOwner {
       })
       return
     }
-    this.forward(req, res, requestId, route, scan, host, body)
+    this.forward(req, res, requestId, route, scan, host, body, listener)
   }
 
   /** Picks the first backend and starts the call. */
   private forward (req: IncomingMessage, res: ServerResponse, requestId: string, route: CompiledRoute,
-    scan: RequestScan, host: string, body: Readable | Buffer | null): void {
+    scan: RequestScan, host: string, body: Readable | Buffer | null, listener: ListenerInfo): void {
     const pool = route.pool
     const ctx = pool.keySource === undefined ? NO_KEY : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
     const resendable = pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
@@ -140,7 +140,7 @@ export class HttpProxy implements CallOwner {
       host,
       requestId,
       backendHost: pool.config.hostHeader === 'backend',
-      listener: listenerOf(req),
+      listener,
       h2Upstream: pool.config.upstream === 'http2',
       req
     })

@@ -4,10 +4,10 @@
  * its key or has expired is refused with the file and the reason, and the running config keeps
  * serving. The listener reads them again when it (re)loads them (lib/tls/terminator.ts).
  */
-import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Type } from '@sinclair/typebox'
-import { duration, fsReason, isObj, str, type Ctx, type Obj } from '../fields.js'
+import { duration, isObj, str, type Ctx, type Obj } from '../fields.js'
+import { readCa } from './tls.js'
 import type { Segments } from '../issues.js'
 import { closed, Duration, HeaderName, Name, OneOf } from '../schema-parts.js'
 import { CertificateError, loadCertificate, type CertificateSource } from '../../tls/certificate.js'
@@ -89,7 +89,7 @@ export function normaliseListenTls (ctx: Ctx, t: Obj, segs: Segments): ListenTls
   const clientCertificate: ListenTlsConfig['clientCertificate'] = { mode }
   if (typeof cc.ca === 'string') {
     clientCertificate.ca = resolve(ctx.baseDir, cc.ca)
-    const problem = caProblem(clientCertificate.ca)
+    const problem = readCa(clientCertificate.ca).error
     if (problem !== undefined) ctx.issues.add([...segs, 'clientCertificate', 'ca'], problem)
   } else if (mode !== 'off') {
     ctx.issues.add([...segs, 'clientCertificate', 'ca'], `is required with mode ${mode}: the CA file client certificates must chain to`)
@@ -106,14 +106,4 @@ export function normaliseListenTls (ctx: Ctx, t: Obj, segs: Segments): ListenTls
     ticketKeyRotation: duration(ctx, t, 'ticketKeyRotation', at, d.ticketKeyRotation, 0),
     clientCertificate
   }
-}
-
-function caProblem (file: string): string | undefined {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    return `cannot read CA file ${file}: ${fsReason(err)}`
-  }
-  return /-----BEGIN CERTIFICATE-----/.test(text) ? undefined : `CA file ${file} holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" line)`
 }

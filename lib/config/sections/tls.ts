@@ -39,7 +39,8 @@ export function normaliseTls (ctx: Ctx, t: Obj, segs: string[]): TlsConfig {
   return tls
 }
 
-function readCa (file: string): { text?: string, error?: string } {
+/** Reads a PEM CA file; `error` says why it cannot be used (also for listeners' client CAs, sections/listen-tls.ts). */
+export function readCa (file: string): { text?: string, error?: string } {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
