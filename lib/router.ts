@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
-import type { RouteConfig } from './config/types.js'
+import type { RouteConfig, RouteMatch } from './config/types.js'
 import type { BackendPool } from './pool.js'
 import { createHash } from 'node:crypto'
 import { compileRewrite, type Rewrite } from './proxy/rewrite.js'
+import { verifiedCertificate } from './http/listener-info.js'
 
 /**
  * A route compiled at config load: what matching needs, and what forwarding does with a matched
@@ -18,6 +19,10 @@ export interface CompiledRoute {
   readonly hostSuffix: string | undefined
   readonly methods: ReadonlySet<string> | undefined
   readonly headers: ReadonlyArray<readonly [string, string]> | undefined
+  /** match.clientCertificate: a verified client certificate, with this subject or CN when given. */
+  readonly clientCertificate: RouteMatch['clientCertificate']
+  /** The route's label in metrics: its name, else its index. */
+  readonly label: string
   readonly rateLimit: RouteConfig['rateLimit']
   /**
    * The rate limiter's name for this route's counters: a digest of its match and limit key, so
@@ -40,7 +45,7 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
   const compiled: CompiledRoute[] = routes.map((r, index) => {
     const pool = pools.get(r.pool)
     if (pool === undefined) throw new Error(`routes[${index}].pool: unknown pool "${r.pool}"`)
-    const { host, pathPrefix, methods, headers } = r.match
+    const { host, pathPrefix, methods, headers, clientCertificate } = r.match
     const prefix = pathPrefix === '/' ? '' : pathPrefix
     return {
       index,
@@ -51,6 +56,8 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
       hostSuffix: host?.startsWith('*.') === true ? host.slice(1) : undefined,
       methods: methods !== undefined ? new Set(methods) : undefined,
       headers: headers !== undefined ? Object.entries(headers) : undefined,
+      clientCertificate,
+      label: r.name ?? String(index),
       rateLimit: r.rateLimit,
       rateKey: rateKeyOf(r),
       websocket: r.websocket,
@@ -69,6 +76,7 @@ export function compileRoutes (routes: readonly RouteConfig[], pools: ReadonlyMa
         if (r.prefix.length > 0 && !prefixMatches(url, r.prefix)) continue
         // req.headers is built lazily by Node: only header-matching routes pay for it.
         if (r.headers !== undefined && !headersMatch(req.headers, r.headers)) continue
+        if (r.clientCertificate !== undefined && !certificateMatches(req, r.clientCertificate)) continue
         return r
       }
       return undefined
@@ -90,6 +98,12 @@ function headersMatch (headers: IncomingHttpHeaders, want: ReadonlyArray<readonl
     if (Array.isArray(got) ? !got.includes(value) : got !== value) return false
   }
   return true
+}
+
+function certificateMatches (req: IncomingMessage, want: NonNullable<RouteMatch['clientCertificate']>): boolean {
+  const got = verifiedCertificate(req)
+  if (got === undefined) return false
+  return (want.subject === undefined || want.subject === got.subject) && (want.commonName === undefined || want.commonName === got.commonName)
 }
 
 function rateKeyOf (r: RouteConfig): string {

@@ -49,6 +49,10 @@ export function createUpstream (backend: BackendConfig, pool: PoolConfig): Pool 
       ? {
           timeout: timeouts.connect,
           ca: tls.ca,
+          // mTLS to backends: the pool's client certificate, when it has one.
+          cert: tls.cert,
+          key: tls.key,
+          passphrase: tls.passphrase,
           rejectUnauthorized: tls.rejectUnauthorized,
           // SNI carries host names only (RFC 6066 §3); an IP literal is verified without it.
           servername: tls.servername ?? (isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? url.hostname : undefined)

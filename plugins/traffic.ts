@@ -51,7 +51,7 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
   const listeners: ClientListeners = new ClientListeners(app.gatewayConfig.listen, {
     traffic: opts.switch,
     logger: app.log,
-    tlsMetrics: createTlsMetrics(app.gatewayMetrics.prometheus.registry, (): ListenerCertificate[] => listeners.certificates())
+    tlsMetrics: createTlsMetrics(app.gatewayMetrics.prometheus.registry, (): ListenerCertificate[] => listeners.certificates(), app.gatewayMetrics.statsd)
   })
 
   app.decorate('traffic', {

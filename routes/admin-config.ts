@@ -16,11 +16,15 @@ export interface AdminConfigRoutesOptions {
   configPath: string | undefined
 }
 
-/** The effective config as JSON, with secrets (admin token, key passphrases) replaced and CA certificates left out (their file paths stay). */
+/**
+ * The effective config as JSON, with secrets (admin token, key passphrases) replaced and PEM
+ * texts read at load (CA certificates, a pool's client certificate and private key) left out:
+ * their file paths stay.
+ */
 export function redact (config: GatewayConfig): unknown {
   return JSON.parse(JSON.stringify(config, (key: string, value: unknown) => {
     if ((key === 'token' || key === 'passphrase') && typeof value === 'string' && value !== '') return '<redacted>'
-    if (key === 'ca') return undefined
+    if (key === 'ca' || (typeof value === 'string' && value.includes('-----BEGIN'))) return undefined
     return value
   }))
 }

@@ -30,6 +30,7 @@ t.test('a minimal config gets every default', async (t) => {
           statuses: [502, 503, 504],
           methods: ['GET', 'HEAD', 'OPTIONS', 'TRACE'],
           maxReplayBody: 65_536,
+          grpcStatuses: [],
           budget: { percent: 20, window: 10_000, minRetries: 10 }
         },
         panicThreshold: 0
@@ -38,7 +39,7 @@ t.test('a minimal config gets every default', async (t) => {
     routes: [{ match: { pathPrefix: '/' }, pool: 'web', stripPrefix: false, maxBodySize: 0, websocket: false }],
     log: { level: 'info', access: true, accessSample: 1 },
     plugins: [],
-    metrics: { enabled: true, path: '/metrics', onClientListener: false, buckets: DEFAULT_BUCKETS, backendBuckets: DEFAULT_BUCKETS },
+    metrics: { enabled: true, path: '/metrics', onClientListener: false, buckets: DEFAULT_BUCKETS, backendBuckets: DEFAULT_BUCKETS, grpcMethods: false },
     shutdown: { timeout: 30_000 },
     websocket: { drainTimeout: 10_000 },
     tcp: []

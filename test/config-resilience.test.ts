@@ -140,6 +140,7 @@ t.test('sections given empty are filled with the defaults', async (t) => {
     statuses: [502, 503, 504],
     methods: ['GET', 'HEAD', 'OPTIONS', 'TRACE'],
     maxReplayBody: 65_536,
+    grpcStatuses: [],
     budget: { percent: 20, window: 10_000, minRetries: 10 }
   })
   t.equal(pool.panicThreshold, 0)

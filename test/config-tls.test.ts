@@ -36,7 +36,7 @@ t.test('a missing file, a directory or a non-PEM file is an issue at tls.caFile'
 t.test('tls keys are checked', async (t) => {
   const issues = issuesOf(pool('{ ca: inline, rejectUnauthorized: 0 }'), '/')
   t.same(issues.map((i) => [i.path, i.message]), [
-    ['pools.web.tls.ca', 'unknown key; known keys: caFile, rejectUnauthorized, servername'],
+    ['pools.web.tls.ca', 'unknown key; known keys: caFile, certFile, keyFile, passphrase, rejectUnauthorized, servername'],
     ['pools.web.tls.rejectUnauthorized', 'expected true or false (got the number 0)']
   ])
 })

@@ -12,7 +12,7 @@ import type { Segments } from './issues.js'
 import { normaliseListen, type ListenConfig } from './sections/listen.js'
 import { normaliseAdmin, type AdminConfig } from './sections/admin.js'
 import { normalisePools } from './sections/pools.js'
-import { normaliseRoutes } from './sections/routes.js'
+import { normaliseRoutes, type RouteConfig } from './sections/routes.js'
 import { normaliseLog } from './sections/log.js'
 import { normaliseMetrics } from './sections/metrics.js'
 import { normalisePlugins } from './sections/plugins.js'
@@ -31,11 +31,13 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
   const httpPools = poolNames.filter((n) => pools[n]?.protocol !== 'tcp')
   const tcp = normaliseTcp(ctx, root.tcp, pools)
   checkPorts(ctx, Array.isArray(root.listen), listen, admin, tcp)
+  const routes = normaliseRoutes(ctx, root.routes, poolNames, httpPools)
+  checkClientCertificateRoutes(ctx, listen, routes)
   return {
     listen,
     admin,
     pools,
-    routes: normaliseRoutes(ctx, root.routes, poolNames, httpPools),
+    routes,
     log: normaliseLog(section(root, 'log')),
     metrics: normaliseMetrics(ctx, section(root, 'metrics')),
     plugins: normalisePlugins(ctx, root.plugins),
@@ -43,6 +45,19 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
     websocket: normaliseWebSocket(ctx, section(root, 'websocket')),
     tcp
   }
+}
+
+/**
+ * A route that matches on a client certificate needs a listener that asks for one (listen tls
+ * clientCertificate mode request or require); otherwise it could never match.
+ */
+function checkClientCertificateRoutes (ctx: Ctx, listen: ListenConfig[], routes: RouteConfig[]): void {
+  if (listen.some((l) => l.tls !== undefined && l.tls.clientCertificate.mode !== 'off')) return
+  routes.forEach((r, i) => {
+    if (r.match.clientCertificate !== undefined) {
+      ctx.issues.add(['routes', i, 'match', 'clientCertificate'], 'no listener asks clients for a certificate (listen tls clientCertificate mode request or require), so this route could never match')
+    }
+  })
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError, type ErrorCode } from '../errors.js'
 import { errorBody, errorHeaders } from './error-headers.js'
+import { isGrpcRequest, sendGrpcError } from '../proxy/grpc.js'
 
 /**
  * The renderer of catalogue errors inside Fastify's lifecycle (hooks, routes, not-found and
@@ -10,6 +11,13 @@ import { errorBody, errorHeaders } from './error-headers.js'
  * adds fields to the body (the admin API's `issues` of a refused config).
  */
 export function replyError (reply: FastifyReply, err: GatewayError, extra?: Readonly<Record<string, unknown>>): FastifyReply {
+  // A gRPC client reads only gRPC statuses (lib/proxy/grpc.ts): the rate limiter's 429 reaches it
+  // as RESOURCE_EXHAUSTED, written straight to the response, past Fastify's serialisation.
+  if (isGrpcRequest(reply.request.raw)) {
+    reply.hijack()
+    sendGrpcError(reply.raw, err, String(reply.request.id))
+    return reply
+  }
   const h = errorHeaders(err)
   reply.code(err.statusCode).header('x-request-id', reply.request.id)
   for (let i = 0; i < h.length; i += 2) reply.header(h[i]!, h[i + 1]!)

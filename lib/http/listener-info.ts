@@ -29,9 +29,22 @@ export function listenerOf (req: IncomingMessage): ListenerInfo {
 
 /** The verified client certificate's subject ("CN=alice, O=Example"), or undefined when none was verified. */
 export function verifiedSubject (req: IncomingMessage): string | undefined {
+  return verifiedCertificate(req)?.subject
+}
+
+/**
+ * The verified client certificate's subject and common name, or undefined when the connection
+ * has none (plaintext, no certificate sent, or one that did not verify). Read only for routes
+ * and listeners that ask (getPeerCertificate builds an object each time).
+ */
+export function verifiedCertificate (req: IncomingMessage): { subject: string, commonName: string } | undefined {
   const socket = req.socket as Partial<TLSSocket>
   if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') return undefined
   const subject = socket.getPeerCertificate().subject as Record<string, string | string[]> | undefined
   if (subject === undefined) return undefined
-  return Object.entries(subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ')
+  const cn = subject.CN
+  return {
+    subject: Object.entries(subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', '),
+    commonName: Array.isArray(cn) ? cn.join('+') : cn ?? ''
+  }
 }

@@ -22,7 +22,7 @@ export interface Metrics {
 export function createMetrics (cfg: MetricsConfig, pools: () => Iterable<BackendPool>, log: FastifyBaseLogger): Metrics {
   const prometheus = new PrometheusRecorder(cfg, pools)
   if (!cfg.enabled) return { prometheus, statsd: undefined, recorder: NOTHING }
-  const statsd = cfg.statsd === undefined ? undefined : new StatsdRecorder(cfg.statsd, pools, log)
+  const statsd = cfg.statsd === undefined ? undefined : new StatsdRecorder(cfg.statsd, pools, log, cfg.grpcMethods)
   return { prometheus, statsd, recorder: statsd === undefined ? prometheus : fanOut([prometheus, statsd]) }
 }
 
@@ -32,6 +32,7 @@ const NOTHING: Recorder = {
   rejected () {},
   backendResponse () {},
   upstreamError () {},
+  grpcCall () {},
   retry () {},
   circuit () {},
   healthCheck () {},
@@ -47,6 +48,7 @@ function fanOut (sinks: Recorder[]): Recorder {
     rejected: (...a) => { for (const s of sinks) s.rejected(...a) },
     backendResponse: (...a) => { for (const s of sinks) s.backendResponse(...a) },
     upstreamError: (...a) => { for (const s of sinks) s.upstreamError(...a) },
+    grpcCall: (...a) => { for (const s of sinks) s.grpcCall(...a) },
     retry: (...a) => { for (const s of sinks) s.retry(...a) },
     circuit: (...a) => { for (const s of sinks) s.circuit(...a) },
     healthCheck: (...a) => { for (const s of sinks) s.healthCheck(...a) },

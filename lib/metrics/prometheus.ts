@@ -6,6 +6,7 @@ import type { MetricsConfig } from '../config/types.js'
 import type { CircuitState } from '../resilience/breaker.js'
 import { METHOD_LABELS, type Recorder } from './types.js'
 import type { AttemptFailure } from '../errors.js'
+import { GrpcLabeller } from './grpc-labels.js'
 
 const CIRCUIT_VALUE: Record<CircuitState, number> = { closed: 0, open: 1, 'half-open': 2 }
 const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.map((m, i) => [m, i]))
@@ -32,6 +33,10 @@ export class PrometheusRecorder implements Recorder {
   private readonly duration: FastHistogram
   private readonly backendRtt: FastHistogram
   private readonly upstreamErrors: FastCounter
+  private readonly grpcCalls: FastCounter
+  private readonly grpcLabels: GrpcLabeller
+  /** gRPC call children by their label values. */
+  private readonly grpcChildren = new Map<string, CounterChild>()
   private readonly retries: Counter
   private readonly circuitOpens: Counter
   private readonly healthChecks: Counter
@@ -49,6 +54,9 @@ export class PrometheusRecorder implements Recorder {
     this.duration = new FastHistogram('gateway_request_duration_seconds', 'Time from request to the end of the answer, as the client sees it through the gateway.', ['pool'], cfg.buckets, r)
     this.backendRtt = new FastHistogram('gateway_backend_response_seconds', 'Time from sending a request to a backend to its response headers.', ['pool', 'backend'], cfg.backendBuckets, r)
     this.upstreamErrors = new FastCounter('gateway_upstream_errors_total', 'Failed attempts at backends, by reason (connect, timeout, reset, tls, protocol, status).', ['pool', 'backend', 'reason'], r)
+    this.grpcLabels = new GrpcLabeller(cfg.grpcMethods)
+    this.grpcCalls = new FastCounter('gateway_grpc_requests_total', 'gRPC calls finished, by pool, route and gRPC status (and service and method when metrics.grpcMethods is on).',
+      cfg.grpcMethods ? ['pool', 'route', 'grpc_service', 'grpc_method', 'grpc_code'] : ['pool', 'route', 'grpc_code'], r)
     this.retries = new Counter({ name: 'gateway_retries_total', help: 'Retries sent, by the reason the previous attempt failed.', labelNames: ['pool', 'reason'], registers })
     this.circuitOpens = new Counter({ name: 'gateway_circuit_opens_total', help: 'Times a backend circuit opened.', labelNames: ['pool', 'backend'], registers })
     this.healthChecks = new Counter({ name: 'gateway_health_checks_total', help: 'Active health probes, by result (pass, fail).', labelNames: ['pool', 'backend', 'result'], registers })
@@ -110,6 +118,19 @@ export class PrometheusRecorder implements Recorder {
     if (child === undefined) {
       child = this.upstreamErrors.labels(pool.name, backend.id, reason)
       c.errors.set(reason, child)
+    }
+    child.inc()
+  }
+
+  grpcCall (pool: BackendPool | undefined, route: string, path: string, code: number): void {
+    const p = pool?.name ?? ''
+    // Label values first (bounded by GrpcLabeller), so the children map is bounded as well.
+    const l = this.grpcLabels.labels(path, code)
+    const key = `${p}\u0000${route}\u0000${l.service}\u0000${l.method}\u0000${l.code}`
+    let child = this.grpcChildren.get(key)
+    if (child === undefined) {
+      child = this.grpcLabels.withMethods ? this.grpcCalls.labels(p, route, l.service, l.method, l.code) : this.grpcCalls.labels(p, route, l.code)
+      this.grpcChildren.set(key, child)
     }
     child.inc()
   }

@@ -6,6 +6,8 @@ import type { StatsdConfig } from '../config/types.js'
 import type { CircuitState } from '../resilience/breaker.js'
 import { methodLabel, type Recorder } from './types.js'
 import type { AttemptFailure } from '../errors.js'
+import { GrpcLabeller } from './grpc-labels.js'
+import type { CertificateInfo } from '../tls/certificate.js'
 
 /** StatsD names use "." as separator: other characters of ids become "_". */
 function part (s: string): string {
@@ -35,10 +37,11 @@ export class StatsdRecorder implements Recorder {
   private readonly client: StatsD
   private readonly names = new WeakMap<Backend, BackendNames>()
   private readonly timer: NodeJS.Timeout
+  private readonly grpcLabels: GrpcLabeller
   private lastCpu = process.cpuUsage()
   private lastCpuAt = performance.now()
 
-  constructor (private readonly cfg: StatsdConfig, private readonly pools: () => Iterable<BackendPool>, log: FastifyBaseLogger) {
+  constructor (private readonly cfg: StatsdConfig, private readonly pools: () => Iterable<BackendPool>, log: FastifyBaseLogger, grpcMethods = false) {
     this.client = new StatsDClient({
       host: cfg.host,
       port: cfg.port,
@@ -48,6 +51,7 @@ export class StatsdRecorder implements Recorder {
       bufferFlushInterval: cfg.flushInterval,
       errorHandler: (err) => { log.debug({ err }, 'statsd send failed') }
     })
+    this.grpcLabels = new GrpcLabeller(grpcMethods)
     this.timer = setInterval(() => { this.publishGauges() }, cfg.flushInterval).unref()
   }
 
@@ -64,6 +68,19 @@ export class StatsdRecorder implements Recorder {
     const m = methodLabel(method)
     if (this.cfg.dogstatsd) this.client.increment('requests', 1, [`pool:${p}`, 'backend:none', `method:${m}`, `code:${status}`])
     else this.client.increment(`requests.${p}.none.${m}.${status}`)
+  }
+
+  grpcCall (pool: BackendPool | undefined, route: string, path: string, code: number): void {
+    const p = pool === undefined ? 'none' : part(pool.name)
+    const l = this.grpcLabels.labels(path, code)
+    const r = route === '' ? 'none' : part(route)
+    if (this.cfg.dogstatsd) {
+      const tags = [`pool:${p}`, `route:${r}`, `grpc_code:${l.code}`]
+      if (this.grpcLabels.withMethods) tags.push(`grpc_service:${l.service}`, `grpc_method:${l.method}`)
+      this.client.increment('grpc_requests', 1, tags)
+    } else {
+      this.client.increment(this.grpcLabels.withMethods ? `grpc_requests.${p}.${r}.${part(l.service)}.${part(l.method)}.${l.code}` : `grpc_requests.${p}.${r}.${l.code}`)
+    }
   }
 
   backendResponse (pool: BackendPool, backend: Backend, seconds: number): void {
@@ -114,8 +131,21 @@ export class StatsdRecorder implements Recorder {
     await new Promise<void>((resolve) => { this.client.close(() => { resolve() }) })
   }
 
-  /** Gauges, read from the pools and the process once per flushInterval. */
+  /** A TLS handshake with a client failed (lib/metrics/tls.ts folds the reason). */
+  tlsHandshakeFailed (reason: string): void {
+    if (this.cfg.dogstatsd) this.client.increment('tls_handshake_failures', 1, [`reason:${reason}`])
+    else this.client.increment(`tls_handshake_failures.${reason}`)
+  }
+
+  /** The served certificates, read with the gauges (set by the traffic plugin when TLS listeners exist). */
+  certificates: (() => Iterable<CertificateInfo>) | undefined
+
+  /** Gauges, read from the pools, the certificates and the process once per flushInterval. */
   publishGauges (): void {
+    for (const c of this.certificates?.() ?? []) {
+      const name = part(c.names[0] ?? 'none')
+      this.gauge('tls_certificate_expiry_timestamp_seconds', Math.floor(Date.parse(c.notAfter) / 1000), name, [`name:${name}`])
+    }
     for (const pool of this.pools()) {
       this.gauge('backends_healthy', pool.readyCount(), `${part(pool.name)}`, [`pool:${part(pool.name)}`])
       this.gauge('pool_panic', pool.panic ? 1 : 0, `${part(pool.name)}`, [`pool:${part(pool.name)}`])

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { CertificateInfo } from '../tls/certificate.js'
+import type { StatsdRecorder } from './statsd.js'
 
 /** Why a TLS handshake with a client failed, as `gateway_tls_handshake_failures_total` labels it. */
 export const TLS_FAILURES = ['http_request', 'protocol_version', 'no_shared_cipher', 'client_certificate', 'timeout', 'reset', 'other'] as const
@@ -24,9 +25,10 @@ export interface TlsMetrics {
 /**
  * The TLS listeners' metrics, in the gateway's Prometheus registry: handshake failures by
  * reason (children bound once), and each served certificate's expiry, read from the listeners
- * at scrape time so a rotation shows at once.
+ * at scrape time so a rotation shows at once. With StatsD on, the same two go there too
+ * (counted as they happen; the expiry with the other gauges).
  */
-export function createTlsMetrics (registry: Registry, certificates: () => Iterable<CertificateInfo>): TlsMetrics {
+export function createTlsMetrics (registry: Registry, certificates: () => Iterable<CertificateInfo>, statsd?: StatsdRecorder): TlsMetrics {
   const failures = new Counter({ name: 'gateway_tls_handshake_failures_total', help: 'TLS handshakes with clients that failed, by reason.', labelNames: ['reason'], registers: [registry] })
   const children = new Map(TLS_FAILURES.map((r) => [r, failures.labels(r)]))
   // eslint-disable-next-line no-new
@@ -40,5 +42,11 @@ export function createTlsMetrics (registry: Registry, certificates: () => Iterab
       for (const c of certificates()) this.set({ name: c.names[0] ?? '' }, Math.floor(Date.parse(c.notAfter) / 1000))
     }
   })
-  return { handshakeFailed: (reason) => { children.get(reason)!.inc() } }
+  if (statsd !== undefined) statsd.certificates = certificates
+  return {
+    handshakeFailed: (reason) => {
+      children.get(reason)!.inc()
+      statsd?.tlsHandshakeFailed(reason)
+    }
+  }
 }

@@ -22,6 +22,11 @@ export interface Recorder {
   backendResponse (pool: BackendPool, backend: Backend, seconds: number): void
   /** An attempt failed: reason connect | timeout | reset | tls | protocol | status. */
   upstreamError (pool: BackendPool, backend: Backend, reason: AttemptFailure): void
+  /**
+   * A gRPC call finished (also when the gateway answered it itself): its route's label ("" when
+   * none matched), its path ("/package.Service/Method") and the gRPC status it ended with.
+   */
+  grpcCall (pool: BackendPool | undefined, route: string, path: string, code: number): void
   /** A retry was sent, and why the previous attempt failed. */
   retry (pool: BackendPool, reason: AttemptFailure): void
   /** A circuit changed state. */

@@ -13,7 +13,8 @@ import { mapUpstreamError } from './upstream-errors.js'
 import { sendError } from './respond.js'
 import { downstreamHeaders, forwardPath, hostFor, type UpstreamHeaders } from './rewrite.js'
 import { Attempt, type AttemptOwner, type RawTrailers } from './attempt.js'
-import { sendGrpcError, trailersOnlyStatus } from './grpc.js'
+import { GRPC, grpcAnswerCode, grpcStatusOf, sendGrpcError, trailersOnlyStatus } from './grpc.js'
+import type { ReplayBody } from './replay-body.js'
 
 /** What a call reports when it ends, once: the proxy logs it and feeds metrics. */
 export interface CallReport {
@@ -47,6 +48,8 @@ export interface CallPlan {
   sticky: boolean
   /** A gRPC call (lib/proxy/grpc.ts): trailers-only answers and the gateway's errors take gRPC's shape. */
   grpc: boolean
+  /** A gRPC call's streamed body, kept so another try can send it again (lib/proxy/replay-body.ts). */
+  replay: ReplayBody | undefined
 }
 
 /**
@@ -71,6 +74,8 @@ export class ProxyCall implements AttemptOwner {
   bytes = 0
   /** A trailers-only gRPC answer's status fields, sent as trailers at the end (lib/proxy/grpc.ts). */
   private statusTrailers: Record<string, string> | undefined
+  /** A gRPC call's status as its client reads it, once the call ended (lib/grpc-codes.ts); undefined before. */
+  grpcStatus: number | undefined
   /** The backend of the latest attempt. */
   backend: Backend
   private current: Attempt | undefined
@@ -112,7 +117,7 @@ export class ProxyCall implements AttemptOwner {
       path: forwardPath(plan.route.rewrite, backend.basePath, this.req.url!),
       method: this.req.method!,
       headers: plan.upstream.headers,
-      body: plan.body,
+      body: plan.replay !== undefined ? plan.replay.open() : plan.body,
       // The pool's TLS name, else the backend's host name (lib/backend.ts `servername`).
       servername: plan.route.pool.config.tls.servername ?? backend.servername,
       headersTimeout: 0 // this call's timer bounds the try (see the class comment)
@@ -141,7 +146,7 @@ export class ProxyCall implements AttemptOwner {
 
   /** Nothing irrevocable has happened: the request may be sent again. */
   private canResend (): boolean {
-    return !this.clientGone && !this.owner.closing && !this.res.headersSent
+    return !this.clientGone && !this.owner.closing && !this.res.headersSent && (this.plan.replay?.replayable ?? true)
   }
 
   answer (attempt: Attempt, statusCode: number, rawHeaders: Buffer[]): boolean {
@@ -149,7 +154,14 @@ export class ProxyCall implements AttemptOwner {
     const ms = attempt.latencyMs()
     this.owner.recorder.backendResponse(pool, attempt.backend, ms / 1000)
     this.disarm()
-    if (this.failover.retriesAnswer(attempt.lease, statusCode, ms, this.canResend())) {
+    if (this.plan.grpc) {
+      // gRPC's rules: the status a gRPC client would read, before any message (lib/grpc-codes.ts).
+      const code = grpcAnswerCode(statusCode, rawHeaders)
+      if (code !== undefined && this.failover.retriesGrpcAnswer(attempt.lease, code, statusCode, ms, this.canResend())) {
+        this.retry('status')
+        return false
+      }
+    } else if (this.failover.retriesAnswer(attempt.lease, statusCode, ms, this.canResend())) {
       this.retry('status')
       return false
     }
@@ -195,6 +207,7 @@ export class ProxyCall implements AttemptOwner {
   complete (trailers: RawTrailers): void {
     const out = trailerObject(trailers)
     if (out !== undefined || this.statusTrailers !== undefined) this.res.addTrailers({ ...this.statusTrailers, ...out })
+    if (this.plan.grpc) this.grpcStatus = grpcStatusIn(out?.['grpc-status'] ?? this.statusTrailers?.['grpc-status'])
     this.res.end()
     this.finish(undefined, undefined)
   }
@@ -223,6 +236,7 @@ export class ProxyCall implements AttemptOwner {
 
   private fail (error: GatewayError, reason: FailureReason): void {
     this.status = error.statusCode
+    if (this.plan.grpc) this.grpcStatus = grpcStatusOf(error.code)
     // Part of the answer may be out already: sendError then cuts the connection, so the client
     // cannot take a truncated body for a whole one. Logged and counted as the failure it is.
     if (this.plan.grpc) sendGrpcError(this.res, error, this.plan.requestId)
@@ -236,6 +250,8 @@ export class ProxyCall implements AttemptOwner {
     this.cancelBackoff = this.failover.backoff(reason, () => {
       this.cancelBackoff = undefined
       if (this.clientGone) return this.finish(undefined, 'client')
+      // More of a streamed body arrived during the wait than can be kept: it cannot be resent.
+      if (this.plan.replay?.replayable === false) return this.fail(lastError ?? new GatewayError('GW_UPSTREAM_UNAVAILABLE'), reason === 'status' ? 'protocol' : reason)
       const next = this.failover.lease()
       if (next === undefined) return this.fail(lastError ?? new GatewayError('GW_NO_BACKEND', [this.plan.route.pool.name]), 'connect')
       this.dispatch(next)
@@ -282,6 +298,12 @@ function trailerObject (raw: RawTrailers): Record<string, string | string[]> | u
     out[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), ...(Array.isArray(value) ? value : [value])]
   }
   return out
+}
+
+/** The grpc-status trailer's code; UNKNOWN when the answer ended without one (as gRPC clients read it). */
+function grpcStatusIn (value: string | string[] | undefined): number {
+  const code = Number(Array.isArray(value) ? value[0] : value)
+  return value !== undefined && Number.isInteger(code) ? code : GRPC.UNKNOWN
 }
 
 /** Never relayed as trailers: framing and connection fields (RFC 9110 section 6.5.1). */

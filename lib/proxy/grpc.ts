@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ErrorCode } from '../errors.js'
 import type { GatewayError } from '../errors.js'
+import { grpcCodeOfHttp, grpcStatusOf } from '../grpc-codes.js'
 
 /**
  * gRPC over the HTTP proxy (a gRPC call is an HTTP/2 POST with `content-type: application/grpc`,
@@ -18,29 +18,7 @@ import type { GatewayError } from '../errors.js'
 /** The status fields of a gRPC answer (gRPC's PROTOCOL-HTTP2.md: Status, Status-Message, details). */
 const STATUS_FIELDS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin'])
 
-/** gRPC status codes (grpc/status.h). */
-export const GRPC = { OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const
-
-/** The gRPC status for each gateway error; codes not listed are INTERNAL. */
-const STATUS_OF: Partial<Record<ErrorCode, number>> = {
-  GW_NO_BACKEND: GRPC.UNAVAILABLE,
-  GW_UPSTREAM_UNAVAILABLE: GRPC.UNAVAILABLE,
-  GW_UPSTREAM_ERROR: GRPC.UNAVAILABLE,
-  GW_UPSTREAM_CONNECT_TIMEOUT: GRPC.UNAVAILABLE,
-  GW_UPSTREAM_RESET: GRPC.UNAVAILABLE,
-  GW_UPSTREAM_TLS: GRPC.UNAVAILABLE,
-  GW_STARTING: GRPC.UNAVAILABLE,
-  GW_UPSTREAM_TIMEOUT: GRPC.DEADLINE_EXCEEDED,
-  GW_RATE_LIMITED: GRPC.RESOURCE_EXHAUSTED,
-  GW_BODY_TOO_LARGE: GRPC.RESOURCE_EXHAUSTED,
-  GW_HEADERS_TOO_LARGE: GRPC.RESOURCE_EXHAUSTED,
-  GW_ROUTE_NOT_FOUND: GRPC.UNIMPLEMENTED,
-  GW_BAD_REQUEST: GRPC.INTERNAL
-}
-
-export function grpcStatusOf (code: ErrorCode): number {
-  return STATUS_OF[code] ?? GRPC.INTERNAL
-}
+export { GRPC, grpcStatusOf } from '../grpc-codes.js'
 
 /** grpc-timeout units (PROTOCOL-HTTP2.md: Hours, Minutes, Seconds, milli-, micro-, nanoseconds) in ms. */
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 }
@@ -78,6 +56,23 @@ export function trailersOnlyStatus (headers: string[]): { headers: string[], tra
     else kept.push(headers[i]!, headers[i + 1]!)
   }
   return { headers: kept, trailers }
+}
+
+/**
+ * The gRPC status a backend's answer carries before any message: its grpc-status when the
+ * answer is trailers-only, the status gRPC reads from a non-200 HTTP status, else undefined (a
+ * normal answer, whose status comes in trailers after the messages). Read only for gRPC calls.
+ */
+export function grpcAnswerCode (statusCode: number, rawHeaders: Buffer[]): number | undefined {
+  if (statusCode !== 200) return grpcCodeOfHttp(statusCode)
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    if (name.length === 11 && name.toString('latin1').toLowerCase() === 'grpc-status') {
+      const code = Number(rawHeaders[i + 1]!.toString('latin1'))
+      return Number.isInteger(code) ? code : undefined
+    }
+  }
+  return undefined
 }
 
 /** A gateway error as a gRPC status: 200, content-type application/grpc, the status in trailers. */

@@ -16,7 +16,9 @@ import { sendError } from './respond.js'
 import { absoluteFormHost } from './request-target.js'
 import { requestKey } from './request-key.js'
 import { listenerOf, type ListenerInfo } from '../http/listener-info.js'
-import { isGrpcRequest, sendGrpcError } from './grpc.js'
+import { GRPC, grpcStatusOf, isGrpcRequest, sendGrpcError } from './grpc.js'
+import { grpcCodeLabel } from '../grpc-codes.js'
+import { ReplayBody } from './replay-body.js'
 
 export interface ProxyOptions {
   router: Router
@@ -94,7 +96,7 @@ export class HttpProxy implements CallOwner {
     let body: Readable | null = hasBody ? req : null
     if (body !== null && route.maxBodySize > 0) {
       if (cl !== undefined && Number(cl) > route.maxBodySize) {
-        return this.reject(req, res, requestId, true, new GatewayError('GW_BODY_TOO_LARGE', [route.maxBodySize]), route.pool)
+        return this.reject(req, res, requestId, true, new GatewayError('GW_BODY_TOO_LARGE', [route.maxBodySize]), route.pool, route)
       }
       if (scan.chunked) body = req.pipe(new BodyLimit(route.maxBodySize))
     }
@@ -103,7 +105,7 @@ export class HttpProxy implements CallOwner {
     const retry = route.pool.retry
     if (body !== null && !scan.chunked && retry.allowsMethod(method) && Number(cl) <= retry.maxReplayBody) {
       if (route.pool.readyCount() === 0) {
-        return this.reject(req, res, requestId, true, new GatewayError('GW_NO_BACKEND', [route.pool.name]), route.pool)
+        return this.reject(req, res, requestId, true, new GatewayError('GW_NO_BACKEND', [route.pool.name]), route.pool, route)
       }
       if (scan.expect) res.writeContinue()
       readBody(req).then((buf) => {
@@ -111,7 +113,7 @@ export class HttpProxy implements CallOwner {
           this.forward(req, res, requestId, route, scan, host, buf, listener)
         } catch (err) {
           this.log.error({ reqId: requestId, err }, 'proxy failed')
-          this.reject(req, res, requestId, false, new GatewayError('GW_INTERNAL', [], err), route.pool)
+          this.reject(req, res, requestId, false, new GatewayError('GW_INTERNAL', [], err), route.pool, route)
         }
       }, () => {
         // The client left (or broke its body) while sending: nothing to answer to a 400 for.
@@ -127,11 +129,16 @@ export class HttpProxy implements CallOwner {
     scan: RequestScan, host: string, body: Readable | Buffer | null, listener: ListenerInfo): void {
     const pool = route.pool
     const ctx = pool.keySource === undefined ? NO_KEY : { attempt: 0, key: requestKey(pool.keySource, req, req.url!, scan.xff) }
-    const resendable = pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
-    const failover = new Failover(pool, this.recorder, ctx, resendable, performance.now(), scan.grpc ? scan.grpcTimeout : undefined)
+    // gRPC calls are POSTs whose retries follow gRPC's rules (lib/resilience/failover.ts): their
+    // streamed body is kept up to retry.maxReplayBody so that another try can send it again.
+    const replay = scan.grpc && body !== null && !Buffer.isBuffer(body) && pool.retry.attempts > 1 ? new ReplayBody(body, pool.retry.maxReplayBody) : undefined
+    const resendable = scan.grpc
+      ? pool.retry.attempts > 1
+      : pool.retry.allowsMethod(req.method!) && (body === null || Buffer.isBuffer(body))
+    const failover = new Failover(pool, this.recorder, ctx, resendable, performance.now(), scan.grpc ? { deadlineMs: scan.grpcTimeout } : undefined)
     const lease = failover.lease()
     if (lease === undefined) {
-      return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]), pool)
+      return this.reject(req, res, requestId, body !== null, new GatewayError('GW_NO_BACKEND', [pool.name]), pool, route)
     }
     // Only now, with a route, a body within limits and a backend, is the client invited to send.
     if (scan.expect && body !== null && !Buffer.isBuffer(body)) res.writeContinue()
@@ -145,7 +152,7 @@ export class HttpProxy implements CallOwner {
       req
     })
     // eslint-disable-next-line no-new
-    new ProxyCall(this, req, res, { route, ctx, requestId, upstream, body, sticky: pool.hasAffinity, grpc: scan.grpc }, failover, lease)
+    new ProxyCall(this, req, res, { route, ctx, requestId, upstream, body, sticky: pool.hasAffinity, grpc: scan.grpc, replay }, failover, lease)
   }
 
   finished (r: CallReport): void {
@@ -156,8 +163,11 @@ export class HttpProxy implements CallOwner {
     if (r.error !== undefined && r.reason !== 'client') {
       log.error({ reqId: c.requestId, code: r.error.code, reason: r.reason, retries: c.retries, err: r.error.cause ?? r.error }, 'upstream request failed')
     }
-    if (this.accessLog && (this.accessSample >= 1 || r.status >= 500 || r.error !== undefined || Math.random() < this.accessSample)) {
-      log.info({
+    // A gRPC call that ends without a status of its own was cancelled by its client.
+    const grpc = c.plan.grpc ? c.grpcStatus ?? GRPC.CANCELLED : undefined
+    if (grpc !== undefined) this.recorder.grpcCall(c.route.pool, c.route.label, c.req.url!, grpc)
+    if (this.accessLog && (this.accessSample >= 1 || r.status >= 500 || r.error !== undefined || (grpc !== undefined && grpc !== 0) || Math.random() < this.accessSample)) {
+      const line: Record<string, unknown> = {
         reqId: c.requestId,
         http: c.req.httpVersion,
         method: c.req.method,
@@ -166,7 +176,9 @@ export class HttpProxy implements CallOwner {
         bytes: c.bytes,
         retries: c.retries,
         ms: Math.round(ms * 1000) / 1000
-      }, 'access')
+      }
+      if (grpc !== undefined) addGrpcFields(line, c.req.url!, grpc)
+      log.info(line, 'access')
     }
   }
 
@@ -181,14 +193,33 @@ export class HttpProxy implements CallOwner {
   }
 
   /** Answers without a backend (404, 413, 503, …): one access line, nothing forwarded. */
-  private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError, pool?: BackendPool): void {
-    if (isGrpcRequest(req)) sendGrpcError(res, err, requestId)
-    else sendError(res, err, requestId, hasBody && !req.complete)
+  private reject (req: IncomingMessage, res: ServerResponse, requestId: string, hasBody: boolean, err: GatewayError, pool?: BackendPool, route?: CompiledRoute): void {
+    const grpc = isGrpcRequest(req) ? grpcStatusOf(err.code) : undefined
+    if (grpc !== undefined) {
+      sendGrpcError(res, err, requestId)
+      this.recorder.grpcCall(pool, route?.label ?? '', req.url!, grpc)
+    } else {
+      sendError(res, err, requestId, hasBody && !req.complete)
+    }
     this.recorder.rejected(pool, req.method!, err.statusCode)
-    if (this.accessLog && (this.accessSample >= 1 || err.statusCode >= 500 || Math.random() < this.accessSample)) {
-      this.log.info({ reqId: requestId, http: req.httpVersion, method: req.method, path: req.url, status: err.statusCode, error: err.code }, 'access')
+    if (this.accessLog && (this.accessSample >= 1 || err.statusCode >= 500 || grpc !== undefined || Math.random() < this.accessSample)) {
+      const line: Record<string, unknown> = { reqId: requestId, http: req.httpVersion, method: req.method, path: req.url, status: err.statusCode, error: err.code }
+      if (grpc !== undefined) addGrpcFields(line, req.url!, grpc)
+      this.log.info(line, 'access')
     }
   }
+}
+
+/**
+ * A gRPC call's fields on its access line: service and method from its path
+ * ("/package.Service/Method"), and the status its client got (number and name).
+ */
+function addGrpcFields (line: Record<string, unknown>, path: string, code: number): void {
+  const slash = path.lastIndexOf('/')
+  line.grpcService = slash > 0 ? path.slice(1, slash) : ''
+  line.grpcMethod = path.slice(slash + 1)
+  line.grpcStatus = code
+  line.grpcStatusName = grpcCodeLabel(code)
 }
 
 /** The route found for a request before the handler ran (routeOf). */

@@ -34,6 +34,10 @@ export const MIN_TRY_MS = 5
  * 5. at least 2 × MIN_TRY_MS are left before the deadline (below);
  * 6. the pool's retry budget has room (asked last, so a retry refused for another reason takes
  *    nothing from it).
+ * gRPC calls (`grpc` given) follow gRPC's rules instead of 2. (docs/resilience.md#grpc-retries):
+ * a failure is retried when the call never reached a backend, or when the status a gRPC client
+ * would read for it is in the pool's `retry.grpcStatuses`; an answer, when its grpc-status (a
+ * trailers-only answer) or the status gRPC reads from its HTTP status is (retriesGrpcAnswer).
  * The next try goes to a backend not tried yet when one is usable, else back to a tried one
  * (BackendPool.acquire), after a capped, jittered backoff.
  *
@@ -59,10 +63,11 @@ export class Failover {
     private readonly resendable: boolean,
     /** When the request or connection arrived (performance.now() ms). */
     start: number,
-    /** A shorter deadline the client asked for (gRPC's grpc-timeout, in ms); the pool's applies otherwise. */
-    clientDeadlineMs?: number
+    /** Set for a gRPC call: its rules apply, and a shorter deadline it asked for (grpc-timeout, ms). */
+    private readonly grpc?: { readonly deadlineMs: number | undefined }
   ) {
-    const ms = clientDeadlineMs !== undefined && clientDeadlineMs < pool.config.timeouts.request ? clientDeadlineMs : pool.config.timeouts.request
+    const asked = grpc?.deadlineMs
+    const ms = asked !== undefined && asked < pool.config.timeouts.request ? asked : pool.config.timeouts.request
     this.deadline = start + ms
   }
 
@@ -105,7 +110,8 @@ export class Failover {
   failed (lease: Lease, mapped: MappedError, latencyMs: number, status: number, canResend: boolean): boolean {
     lease.done({ ok: false, status, reason: mapped.reason, latencyMs })
     this.recorder.upstreamError(this.pool, lease.backend, mapped.reason)
-    return mapped.error.retryable && this.mayRetry(canResend)
+    const retryable = this.grpc === undefined ? mapped.error.retryable : this.pool.retry.retriesGrpcFailure(mapped.error)
+    return retryable && this.mayRetry(canResend)
   }
 
   /**
@@ -115,6 +121,18 @@ export class Failover {
    */
   retriesAnswer (lease: Lease, status: number, latencyMs: number, canResend: boolean): boolean {
     if (!this.pool.retry.retriesStatus(status) || !this.pool.hasUsableBesides(this.tried) || !this.mayRetry(canResend)) return false
+    lease.done({ ok: false, status, reason: 'status', latencyMs })
+    this.recorder.upstreamError(this.pool, lease.backend, 'status')
+    return true
+  }
+
+  /**
+   * A gRPC call's try got an answer that carries gRPC status `code` before any message (a
+   * trailers-only answer, or a non-200 HTTP status as gRPC reads it). As retriesAnswer, with the
+   * pool's `retry.grpcStatuses`.
+   */
+  retriesGrpcAnswer (lease: Lease, code: number, status: number, latencyMs: number, canResend: boolean): boolean {
+    if (!this.pool.retry.retriesGrpcStatus(code) || !this.pool.hasUsableBesides(this.tried) || !this.mayRetry(canResend)) return false
     lease.done({ ok: false, status, reason: 'status', latencyMs })
     this.recorder.upstreamError(this.pool, lease.backend, 'status')
     return true

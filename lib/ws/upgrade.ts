@@ -214,5 +214,5 @@ export class WsProxy {
 function tlsOptions (pool: BackendPool, url: URL): object {
   const { tls } = pool.config
   const host = url.hostname.replace(/^\[|\]$/g, '')
-  return { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized, servername: tls.servername ?? (isIP(host) === 0 ? host : undefined) }
+  return { ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase, rejectUnauthorized: tls.rejectUnauthorized, servername: tls.servername ?? (isIP(host) === 0 ? host : undefined) }
 }

@@ -2,6 +2,8 @@
  * Real gRPC servers and clients (@grpc/grpc-js, the proto in test/fixtures/echo.proto) on
  * 127.0.0.1 port 0, h2c. A server answers every kind of call with its name, sends a custom
  * trailer (x-served-by), fails "fail" with INVALID_ARGUMENT, and answers "slow" after 1.5 s.
+ * With `failWith` set, Say and Collect (after reading every message) fail with that status
+ * before sending any message: a trailers-only answer.
  */
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
@@ -28,15 +30,21 @@ export interface GrpcBackend {
   health: Map<string, 'SERVING' | 'NOT_SERVING'>
   /** Health checks answered. */
   checks: number
+  /** A gRPC status code every Say and Collect call fails with; undefined: they succeed. */
+  failWith: number | undefined
 }
 
 export async function startGrpcBackend (t: Teardown, name: string): Promise<GrpcBackend> {
   const server = new grpc.Server()
-  const b: GrpcBackend = { name, port: 0, url: '', calls: 0, health: new Map([['', 'SERVING'], ['test.v1.Echo', 'SERVING']]), checks: 0 }
+  const b: GrpcBackend = { name, port: 0, url: '', calls: 0, health: new Map([['', 'SERVING'], ['test.v1.Echo', 'SERVING']]), checks: 0, failWith: undefined }
   const trailer = (): grpc.Metadata => { const m = new grpc.Metadata(); m.set('x-served-by', name); return m }
   server.addService(pkg.test.v1.Echo.service, {
     Say: (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => {
       b.calls++
+      if (b.failWith !== undefined) {
+        cb({ code: b.failWith, details: `${name} fails with ${b.failWith}` })
+        return
+      }
       if (call.request.text === 'slow') {
         setTimeout(() => { cb(null, { text: 'late', server: name }, trailer()) }, 1500)
         return
@@ -51,7 +59,10 @@ export async function startGrpcBackend (t: Teardown, name: string): Promise<Grpc
       b.calls++
       const texts: string[] = []
       call.on('data', (m: Msg) => texts.push(m.text))
-      call.on('end', () => { cb(null, { text: texts.join(','), server: name }, trailer()) })
+      call.on('end', () => {
+        if (b.failWith !== undefined) cb({ code: b.failWith, details: `${name} fails with ${b.failWith}` })
+        else cb(null, { text: texts.join(','), server: name }, trailer())
+      })
     },
     Split: (call: grpc.ServerWritableStream<Msg, Msg>) => {
       b.calls++

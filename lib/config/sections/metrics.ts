@@ -22,6 +22,7 @@ export const METRICS_DEFAULTS = Object.freeze({
   onClientListener: false,
   buckets: DEFAULT_BUCKETS,
   backendBuckets: DEFAULT_BUCKETS,
+  grpcMethods: false,
   statsd: Object.freeze({ host: '127.0.0.1', port: 8125, prefix: 'gateway.', dogstatsd: false, flushInterval: 1_000 })
 })
 
@@ -38,6 +39,8 @@ export const MetricsSchema = Type.Object({
   onClientListener: Type.Optional(Type.Boolean({ default: d.onClientListener })),
   buckets: Type.Optional(Buckets(d.buckets)),
   backendBuckets: Type.Optional(Buckets(d.backendBuckets)),
+  /** Label gRPC call counts by service and method too (bounded: lib/metrics/grpc-labels.ts). */
+  grpcMethods: Type.Optional(Type.Boolean({ default: d.grpcMethods })),
   statsd: Type.Optional(Type.Object({
     host: Type.Optional(Type.String({ minLength: 1, default: d.statsd.host })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: d.statsd.port })),
@@ -71,6 +74,8 @@ export interface MetricsConfig {
   /** Buckets (seconds) of gateway_request_duration_seconds and gateway_backend_response_seconds. */
   buckets: number[]
   backendBuckets: number[]
+  /** gateway_grpc_requests_total also has grpc_service and grpc_method labels (at most MAX_GRPC_METHODS series sets). */
+  grpcMethods: boolean
   /** undefined: no StatsD exporter. */
   statsd?: StatsdConfig
 }
@@ -81,7 +86,8 @@ export function normaliseMetrics (ctx: Ctx, m: Obj): MetricsConfig {
     path: str(m, 'path', d.path),
     onClientListener: bool(m, 'onClientListener', d.onClientListener),
     buckets: buckets(ctx, m, 'buckets', d.buckets),
-    backendBuckets: buckets(ctx, m, 'backendBuckets', d.backendBuckets)
+    backendBuckets: buckets(ctx, m, 'backendBuckets', d.backendBuckets),
+    grpcMethods: bool(m, 'grpcMethods', d.grpcMethods)
   }
   if (isObj(m.statsd)) {
     const s = m.statsd

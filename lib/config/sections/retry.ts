@@ -1,8 +1,10 @@
 /**
  * A pool's `retry`: always on (`attempts: 1` turns it off), for idempotent methods only, with
  * capped exponential backoff and a retry budget. POST and PATCH in `methods` are an error.
+ * gRPC calls follow gRPC's rules instead (`grpcStatuses`, docs/resilience.md#grpc-retries).
  */
 import { Type, type TSchema } from '@sinclair/typebox'
+import { GRPC_CODE_NAMES, grpcCodeOf } from '../../grpc-codes.js'
 import { duration, int, num, section, size, type Ctx, type Obj } from '../fields.js'
 import { closed, Duration, Int, Method, RESILIENCE_DURATION_TEXT, Size, Status } from '../schema-parts.js'
 
@@ -14,6 +16,8 @@ export const RETRY_DEFAULTS = Object.freeze({
   statuses: Object.freeze([502, 503, 504]),
   methods: Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE']),
   maxReplayBody: 64 * 1024,
+  // gRPC calls: only failures before the call reached a backend are retried unless listed.
+  grpcStatuses: Object.freeze([] as string[]),
   budget: Object.freeze({ percent: 20, window: 10_000, minRetries: 10 })
 })
 
@@ -28,6 +32,7 @@ export const RetrySchema = Type.Object({
   methods: Type.Optional(Type.Array(Method(), { default: d.methods })),
   // The wording differs from Size()'s default; kept as it was (see RESILIENCE_DURATION_TEXT).
   maxReplayBody: Type.Optional(Size(d.maxReplayBody, 'a size (bytes, or 16kb, 1mb)')),
+  grpcStatuses: Type.Optional(Type.Array(Type.Union(GRPC_CODE_NAMES.map((n) => Type.Literal(n)), { description: 'a gRPC status name (UNAVAILABLE, RESOURCE_EXHAUSTED, ...)' }), { default: d.grpcStatuses })),
   budget: Type.Optional(Type.Object({
     percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: d.budget.percent })),
     window: D(d.budget.window),
@@ -48,6 +53,12 @@ export interface RetryConfig {
   methods: string[]
   /** PUT/DELETE (if in methods) are retried only when their body is at most this many bytes (kept to replay); 0: only bodiless ones. */
   maxReplayBody: number
+  /**
+   * gRPC status codes (numbers, from the names in the config) after which a gRPC call is tried
+   * again: a trailers-only answer with one of them, or a failure the gateway maps to one (reset:
+   * UNAVAILABLE, try timeout: DEADLINE_EXCEEDED), before any answer headers reached the client.
+   */
+  grpcStatuses: number[]
   /** Retries stay under `percent` of requests over `window` (ms), with at least minRetries allowed. */
   budget: { percent: number, window: number, minRetries: number }
 }
@@ -65,6 +76,7 @@ export function normaliseRetry (ctx: Ctx, p: Obj, segs: string[]): RetryConfig {
     statuses: Array.isArray(r.statuses) ? r.statuses as number[] : [...d.statuses],
     methods: Array.isArray(r.methods) ? (r.methods as string[]).map((m) => m.toUpperCase()) : [...d.methods],
     maxReplayBody: size(ctx, r, 'maxReplayBody', at, d.maxReplayBody, 0),
+    grpcStatuses: (Array.isArray(r.grpcStatuses) ? r.grpcStatuses as string[] : d.grpcStatuses).map((n) => grpcCodeOf(n)!),
     budget: {
       percent: num(g, 'percent', d.budget.percent),
       window: duration(ctx, g, 'window', [...at, 'budget'], d.budget.window, 1),

@@ -21,11 +21,16 @@ export const ROUTE_DEFAULTS = Object.freeze({
 const d = ROUTE_DEFAULTS
 
 export const RouteSchema = Type.Object({
+  name: Type.Optional(Name()),
   match: Type.Optional(Type.Object({
     host: Type.Optional(Name()),
     pathPrefix: Type.Optional(Name(d.match.pathPrefix)),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-    methods: Type.Optional(Type.Array(Name(), { minItems: 1, minMessage: 'must list at least one method (or leave methods out to match all)' }))
+    methods: Type.Optional(Type.Array(Name(), { minItems: 1, minMessage: 'must list at least one method (or leave methods out to match all)' })),
+    clientCertificate: Type.Optional(Type.Object({
+      subject: Type.Optional(Name()),
+      commonName: Type.Optional(Name())
+    }, closed))
   }, closed)),
   pool: Name(),
   stripPrefix: Type.Optional(Bool(d.stripPrefix)),
@@ -50,9 +55,17 @@ export interface RouteMatch {
   headers?: Record<string, string>
   /** Upper-case method names. */
   methods?: string[]
+  /**
+   * Only requests on a TLS connection whose client certificate was verified (mTLS, listen tls
+   * clientCertificate), and when given, whose subject ("CN=alice, O=Example", as the subject
+   * header carries it) or common name is exactly this.
+   */
+  clientCertificate?: { subject?: string, commonName?: string }
 }
 
 export interface RouteConfig {
+  /** The route's label in metrics (gateway_grpc_requests_total); default its index. Unique. */
+  name?: string
   match: RouteMatch
   pool: string
   /** Remove match.pathPrefix from the path before forwarding. */
@@ -97,7 +110,11 @@ export function normaliseRoutes (ctx: Ctx, raw: unknown, poolNames: readonly str
     } else if (typeof r.pool === 'string' && !httpPools.includes(pool)) {
       ctx.issues.add([...segs, 'pool'], `pool "${pool}" has tcp:// backends, which serve tcp listeners only; a route needs a pool of http:// or https:// backends`)
     }
+    if (typeof r.name === 'string' && raw.some((o: unknown, j) => j < i && isObj(o) && o.name === r.name)) {
+      ctx.issues.add([...segs, 'name'], `route name "${r.name}" is already used by an earlier route; names label metrics and must be unique`)
+    }
     routes.push({
+      ...(typeof r.name === 'string' ? { name: r.name } : {}),
       match: normaliseMatch(ctx, section(r, 'match'), [...segs, 'match']),
       pool,
       stripPrefix: bool(r, 'stripPrefix', d.stripPrefix),
@@ -135,6 +152,13 @@ function normaliseMatch (ctx: Ctx, m: Obj, segs: Array<string | number>): RouteM
   const match: RouteMatch = host === undefined ? { pathPrefix } : { host, pathPrefix }
   if (isObj(m.headers)) match.headers = normaliseHeaders(ctx, m.headers, [...segs, 'headers'])
   if (Array.isArray(m.methods)) match.methods = normaliseMethods(ctx, m.methods, [...segs, 'methods'])
+  if (isObj(m.clientCertificate)) {
+    const c = m.clientCertificate
+    match.clientCertificate = {
+      ...(typeof c.subject === 'string' ? { subject: c.subject } : {}),
+      ...(typeof c.commonName === 'string' ? { commonName: c.commonName } : {})
+    }
+  }
   return match
 }
 
