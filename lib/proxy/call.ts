@@ -15,6 +15,7 @@ import { downstreamHeaders, forwardPath, hostFor, type UpstreamHeaders } from '.
 import { Attempt, type AttemptOwner, type RawTrailers } from './attempt.js'
 import { GRPC, grpcAnswerCode, grpcStatusOf, sendGrpcError, trailersOnlyStatus } from './grpc.js'
 import type { ReplayBody } from './replay-body.js'
+import { closeUnreadBody } from './unread-body.js'
 
 /** What a call reports when it ends, once: the proxy logs it and feeds metrics. */
 export interface CallReport {
@@ -277,6 +278,7 @@ export class ProxyCall implements AttemptOwner {
     this.done = true
     this.disarm()
     this.res.removeListener('close', this.onClientClose)
+    if (!this.clientGone) closeUnreadBody(this.req, this.res)
     this.owner.finished({ call: this, status: this.status, error, reason })
   }
 }

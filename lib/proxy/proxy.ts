@@ -19,6 +19,7 @@ import { listenerOf, type ListenerInfo } from '../http/listener-info.js'
 import { GRPC, grpcStatusOf, isGrpcRequest, sendGrpcError } from './grpc.js'
 import { grpcCodeLabel } from '../grpc-codes.js'
 import { ReplayBody } from './replay-body.js'
+import { closeUnreadBody } from './unread-body.js'
 
 export interface ProxyOptions {
   router: Router
@@ -201,6 +202,7 @@ export class HttpProxy implements CallOwner {
     } else {
       sendError(res, err, requestId, hasBody && !req.complete)
     }
+    closeUnreadBody(req, res)
     this.recorder.rejected(pool, req.method!, err.statusCode)
     if (this.accessLog && (this.accessSample >= 1 || err.statusCode >= 500 || grpc !== undefined || Math.random() < this.accessSample)) {
       const line: Record<string, unknown> = { reqId: requestId, http: req.httpVersion, method: req.method, path: req.url, status: err.statusCode, error: err.code }

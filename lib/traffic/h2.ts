@@ -20,8 +20,33 @@ export function createHttp2Server (cfg: ListenConfig, handler: RequestListener):
   // An idle session (no stream for keepAliveTimeout) is closed, as an idle keep-alive connection is.
   server.setTimeout(cfg.keepAliveTimeout)
   const limits = cfg.http2Limits
-  server.on('session', (session: ServerHttp2Session) => { guardResets(session, limits.streamResetBurst, limits.streamResetRate) })
+  const window = connectionWindow(limits.maxConcurrentStreams)
+  server.on('session', (session: ServerHttp2Session) => {
+    guardResets(session, limits.streamResetBurst, limits.streamResetRate)
+    openWindow(session, window)
+  })
   return server
+}
+
+/** HTTP/2's initial flow-control window (RFC 9113 section 6.9.2), per stream and per connection. */
+const DEFAULT_WINDOW = 65_535
+
+/**
+ * The connection-level receive window of a client session: room for every stream's own window
+ * (maxConcurrentStreams × 64 KiB), as nginx does (2^31-1 there). With the default 64 KiB for the
+ * whole connection, request bodies of streams waiting for a backend connection (not read yet)
+ * fill it, and the stream being forwarded can no longer receive the rest of its own body: the
+ * connection deadlocks (measured with h2load -m16 and 64 KiB bodies: most requests failed). Each
+ * stream stays bounded by its own 64 KiB window, so memory stays under maxSessionMemory.
+ */
+function connectionWindow (maxConcurrentStreams: number): number {
+  return Math.min(2 ** 31 - 1, Math.max(DEFAULT_WINDOW, maxConcurrentStreams * DEFAULT_WINDOW))
+}
+
+function openWindow (session: ServerHttp2Session, size: number): void {
+  const set = (): void => { if (!session.destroyed) session.setLocalWindowSize(size) }
+  if (session.connecting) session.once('connect', set)
+  else set()
 }
 
 /** How long a client told to go away for rapid reset may take to close before it is cut off. */
