@@ -4,7 +4,11 @@
  *
  * stopLoad() stops the run in progress and makes every later load (here and in
  * measure-streams.ts, through throwIfStopped()) throw 'stopped' instead of starting: cleanup
- * calls it, so nothing keeps loading a gateway that is being shut down.
+ * calls it, so nothing keeps loading a gateway that is being shut down (loop.ts's loops stop
+ * between operations, through isStopping()).
+ *
+ * https URLs work too: autocannon connects with tls.connect (no certificate check, no ALPN, so
+ * HTTP/1.1) and keeps its connections alive like plain ones. `servername` is the SNI it sends.
  */
 import { createRequire } from 'node:module'
 import { out } from './common.js'
@@ -19,6 +23,7 @@ interface CannonOptions {
   method?: string
   body?: Buffer
   headers?: Record<string, string>
+  servername?: string
 }
 interface CannonResult {
   requests: { mean: number }
@@ -45,6 +50,11 @@ export function stopLoad (): void {
   current?.stop()
 }
 
+/** True once cleanup has begun: the other load loops (loop.ts) check it between operations. */
+export function isStopping (): boolean {
+  return stopping
+}
+
 export function throwIfStopped (): void {
   if (stopping) throw new Error('stopped')
 }
@@ -57,6 +67,8 @@ async function load (url: string, opts: Options, seconds: number): Promise<Canno
     url,
     connections: opts.connections,
     duration: seconds,
+    // SNI must be a host name (an IP address there is refused by RFC 6066, and Node warns).
+    ...(url.startsWith('https:') && { servername: 'localhost' }),
     ...(body !== undefined && { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
   })
   try {

@@ -7,9 +7,11 @@ import { statSync } from 'node:fs'
 import { out } from './common.js'
 import type { Row } from './load.js'
 import type { StreamsSummary } from './measure-streams.js'
+import type { ModeResult } from './modes.js'
 import type { Options } from './options.js'
 
 export function printHeader (opts: Options, cores: number): void {
+  if (opts.mode !== 'http') { printModeHeader(opts, cores); return }
   out(`UltraBalancer bench: node ${process.version}, ${cores} CPU core(s), ${opts.connections} connections, ` +
     `${opts.duration} s per target ${opts.warmup > 0 ? `after ${opts.warmup} s warm-up` : 'without warm-up'}, ${opts.body > 0 ? `POST ${opts.body} B bodies` : 'GET, no body'}, ` +
     `gateway access log ${opts.accessLog ? 'on (to a file)' : 'off (level warn)'}, metrics ${opts.metrics ? 'on' : 'off'}`)
@@ -20,8 +22,9 @@ export function printHeader (opts: Options, cores: number): void {
 }
 
 export function table (rows: Row[]): string {
-  // autocannon records latency in whole milliseconds: 0 means under 1 ms.
-  const ms = (v: number): string => v === 0 ? '<1' : String(v)
+  // autocannon records latency in whole milliseconds: 0 means under 1 ms. The other loads
+  // (loop.ts) record fractions, printed with two decimals.
+  const ms = (v: number): string => v === 0 ? '<1' : Number.isInteger(v) ? String(v) : v.toFixed(2)
   const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors']
   const cells = rows.map(r => [r.target, r.rps.toFixed(0), ms(r.p50), ms(r.p99), String(r.non2xx), String(r.errors)])
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map(c => c[i]!.length)))
@@ -61,5 +64,37 @@ export function summary (opts: Options, cores: number, direct: Row, gateway: Row
     gateway,
     ratio: Number(httpRatio(direct, gateway).toFixed(3)),
     ...streams
+  })
+}
+
+/** The header of the tls, h2 and grpc modes. */
+function printModeHeader (opts: Options, cores: number): void {
+  const load = opts.mode === 'tls'
+    ? `${opts.connections} connections, keep-alive rows ${opts.body > 0 ? `POST ${opts.body} B bodies` : 'GET, no body'}`
+    : `${opts.connections} connections x ${opts.streams} streams`
+  out(`UltraBalancer bench --mode ${opts.mode}: node ${process.version}, ${cores} CPU core(s), ${load}, ` +
+    `${opts.duration} s per target ${opts.warmup > 0 ? `after ${opts.warmup} s warm-up` : 'without warm-up'}, ` +
+    `gateway access log ${opts.accessLog ? 'on (to a file)' : 'off (level warn)'}, metrics ${opts.metrics ? 'on' : 'off'}`)
+  out('Note: the load (main thread) and the backends (one worker thread) run in this process and share the')
+  out(`machine's ${cores} core(s) with the gateway process: compare the ratios, not the absolute figures.`)
+  out('See docs/benchmarks.md for what each row measures; bench/tls-peers.sh compares with nginx on pinned cores.')
+  out()
+}
+
+/** The last line of the tls, h2 and grpc modes (for notes; a stable format like summary()). */
+export function modeSummary (opts: Options, cores: number, r: ModeResult): string {
+  return JSON.stringify({
+    bench: 'ultrabalancer',
+    mode: opts.mode,
+    node: process.version,
+    cores,
+    connections: opts.connections,
+    duration: opts.duration,
+    warmup: opts.warmup,
+    accessLog: opts.accessLog,
+    metrics: opts.metrics,
+    ...r.extra,
+    rows: r.rows,
+    ratios: r.ratios
   })
 }
