@@ -8,9 +8,9 @@ export default [
   ...neostandard({
     ts: true,
     noJsx: true,
-    // Build output, dependencies and tap's coverage/cache (also in .gitignore, listed here so the
-    // lint does not depend on that file).
-    ignores: [...resolveIgnoresFromGitignore(), 'dist/', 'node_modules/', 'coverage/', '.tap/']
+    // Build output (dist/, and .test-build/: the tests as tap runs them), dependencies and tap's
+    // coverage/cache (also in .gitignore, listed here so the lint does not depend on that file).
+    ignores: [...resolveIgnoresFromGitignore(), 'dist/', '.test-build/', 'node_modules/', 'coverage/', '.tap/']
   }),
   {
     name: 'ultrabalancer/options',

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { load } from 'js-yaml'
 import { parseDuration, parseSize } from '../lib/config/duration.js'
 import { DEFAULTS_CONSTANTS, isMapping, leafPaths, SECTIONS, valueAt } from './helpers/config-sections.js'
+import { repoPath } from './helpers/paths.js'
 
 interface Row { keys: string[], type: string, cell: string, line: number }
 
@@ -41,7 +42,7 @@ function parseDefault (type: string, text: string): unknown {
   return v
 }
 
-const tables = docTables(readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8'))
+const tables = docTables(readFileSync(repoPath('docs/configuration.md'), 'utf8'))
 
 t.test('every documented default is the one in code', async (t) => {
   for (const { docs, defaults } of SECTIONS) {
@@ -77,9 +78,10 @@ t.test('every key table in the docs is checked', async (t) => {
 })
 
 t.test('every section defaults constant is covered', async (t) => {
-  const dir = new URL('../lib/config/sections/', import.meta.url)
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-    const mod = await import(new URL(file, dir).href) as Record<string, unknown>
+  // The sections are the .ts sources; each is imported by its .js name beside this test: the
+  // compiled module when tap runs .test-build/, the source under a TypeScript loader.
+  for (const file of readdirSync(repoPath('lib/config/sections')).filter((f) => f.endsWith('.ts'))) {
+    const mod = await import(new URL(`../lib/config/sections/${file.replace(/\.ts$/, '.js')}`, import.meta.url).href) as Record<string, unknown>
     for (const [name, value] of Object.entries(mod)) {
       if (!name.endsWith('_DEFAULTS')) continue
       t.equal(DEFAULTS_CONSTANTS[name], value, `${file}: ${name} is listed in test/helpers/config-sections.ts (add it to a SECTIONS entry too)`)

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { codes, GatewayError, staticBodies, type ErrorCode } from '../lib/errors.js'
+import { repoPath } from './helpers/paths.js'
 
-const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
+const doc = readFileSync(repoPath('docs/errors.md'), 'utf8')
 /** Rows of the table in docs/errors.md: code, status, origin, retryable. */
 const rows = [...doc.matchAll(/^\| (GW_[A-Z_]+) \| (\d{3}) \| (\w+) \| (yes|no) \|/gm)]
 

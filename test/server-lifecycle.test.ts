@@ -2,11 +2,11 @@ import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { send, startBackend } from './helpers/gateway.js'
+import { repoPath } from './helpers/paths.js'
 import { waitFor, within } from './helpers/wait.js'
 
-const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+const SERVER = repoPath('dist/server.js')
 
 /**
  * The environment for the spawned gateway, without tap's coverage hooks: coverage of the

@@ -7,14 +7,14 @@
  */
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
-import { fileURLToPath } from 'node:url'
+import { repoPath } from './paths.js'
 
 type Teardown = { teardown: (fn: () => unknown) => void }
 
 export interface Msg { text: string, server?: string }
 
-const PROTO = fileURLToPath(new URL('../fixtures/echo.proto', import.meta.url))
-const HEALTH_PROTO = fileURLToPath(new URL('../fixtures/health.proto', import.meta.url))
+const PROTO = repoPath('test/fixtures/echo.proto')
+const HEALTH_PROTO = repoPath('test/fixtures/health.proto')
 const definition = protoLoader.loadSync([PROTO, HEALTH_PROTO], { keepCase: true, defaults: true, enums: String })
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the loaded package is untyped
 const pkg = grpc.loadPackageDefinition(definition) as any
