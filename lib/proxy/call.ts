@@ -237,11 +237,14 @@ export class ProxyCall implements AttemptOwner {
 
   private fail (error: GatewayError, reason: FailureReason): void {
     this.status = error.statusCode
-    if (this.plan.grpc) this.grpcStatus = grpcStatusOf(error.code)
     // Part of the answer may be out already: sendError then cuts the connection, so the client
     // cannot take a truncated body for a whole one. Logged and counted as the failure it is.
-    if (this.plan.grpc) sendGrpcError(this.res, error, this.plan.requestId)
-    else sendError(this.res, error, this.plan.requestId, !this.req.complete)
+    if (this.plan.grpc) {
+      this.grpcStatus = grpcStatusOf(error.code)
+      sendGrpcError(this.res, error, this.plan.requestId)
+    } else {
+      sendError(this.res, error, this.plan.requestId, !this.req.complete)
+    }
     this.finish(error, reason)
   }
 

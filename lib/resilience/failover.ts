@@ -120,10 +120,7 @@ export class Failover {
    * returned: the caller drops the answer and retries. Otherwise nothing changes: false.
    */
   retriesAnswer (lease: Lease, status: number, latencyMs: number, canResend: boolean): boolean {
-    if (!this.pool.retry.retriesStatus(status) || !this.pool.hasUsableBesides(this.tried) || !this.mayRetry(canResend)) return false
-    lease.done({ ok: false, status, reason: 'status', latencyMs })
-    this.recorder.upstreamError(this.pool, lease.backend, 'status')
-    return true
+    return this.dropAnswer(lease, this.pool.retry.retriesStatus(status), status, latencyMs, canResend)
   }
 
   /**
@@ -132,7 +129,12 @@ export class Failover {
    * pool's `retry.grpcStatuses`.
    */
   retriesGrpcAnswer (lease: Lease, code: number, status: number, latencyMs: number, canResend: boolean): boolean {
-    if (!this.pool.retry.retriesGrpcStatus(code) || !this.pool.hasUsableBesides(this.tried) || !this.mayRetry(canResend)) return false
+    return this.dropAnswer(lease, this.pool.retry.retriesGrpcStatus(code), status, latencyMs, canResend)
+  }
+
+  /** The answer is retried when `listed`, another backend could answer and a retry may be made. */
+  private dropAnswer (lease: Lease, listed: boolean, status: number, latencyMs: number, canResend: boolean): boolean {
+    if (!listed || !this.pool.hasUsableBesides(this.tried) || !this.mayRetry(canResend)) return false
     lease.done({ ok: false, status, reason: 'status', latencyMs })
     this.recorder.upstreamError(this.pool, lease.backend, 'status')
     return true
