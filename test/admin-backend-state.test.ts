@@ -32,8 +32,10 @@ const words = async (call: AdminCall): Promise<BackendState[]> => (await call('G
 t.test('healthy, then unhealthy once active checks find the backend gone (its server closed)', async (t) => {
   const doomed = await startBackend(t, 'doomed')
   const other = await startBackend(t, 'other')
+  // The closed backend fails its probe at once (connection refused); the probe timeout is 1s
+  // so that the live one never times out on a loaded machine (it did once with 100ms in CI).
   const gw = await startGateway(t, poolYaml([doomed, other], '', `    healthCheck:
-      active: { interval: 100ms, timeout: 100ms, unhealthyThreshold: 1, healthyThreshold: 1 }
+      active: { interval: 1s, timeout: 1s, unhealthyThreshold: 1, healthyThreshold: 1 }
 `))
   const call = await admin(gw.app)
   const pool = gw.app.pools.get('web')!
