@@ -14,6 +14,7 @@ import healthPlugin from './plugins/health.js'
 import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
+import type { WorkersView } from './routes/admin-workers.js'
 import connectionsPlugin from './plugins/connections.js'
 import trafficPlugin from './plugins/traffic.js'
 
@@ -28,6 +29,10 @@ export interface BuildOptions {
    * Default: loaded here (a bad module then makes buildApp throw its ConfigError).
    */
   modules?: LoadedModules
+  /** In a worker process: no active health checks (the primary's results come by IPC). */
+  worker?: boolean
+  /** In the primary of worker processes: their list and counters, for the admin API. */
+  workers?: WorkersView
 }
 
 /**
@@ -53,12 +58,12 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(reloadPlugin)
   await app.register(configPlugin, { config })
   await app.register(logPlugin)
-  await app.register(poolsPlugin, { ...opts.pools, deps: { ...opts.pools?.deps, customAlgorithms: modules.algorithms } })
-  await app.register(healthPlugin)
+  await app.register(poolsPlugin, { ...opts.pools, deps: { ...opts.pools?.deps, customAlgorithms: modules.algorithms, ...(opts.worker === true ? { ejections: 'primary' as const } : {}) } })
+  await app.register(healthPlugin, { probe: opts.worker !== true })
   await app.register(metricsPlugin)
   await app.register(proxyPlugin)
   await app.register(connectionsPlugin)
   await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins })
-  await app.register(adminPlugin, { configPath: opts.configPath })
+  await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app
 }

@@ -6,12 +6,14 @@
  * listener that cannot bind, or a crash. SIGTERM/SIGINT stop accepting and let in-flight requests
  * finish for up to shutdown.timeout; a second signal exits at once.
  */
-import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfigFile, resolveConfigPath } from './lib/config/load.js'
 import type { GatewayConfig } from './lib/config/types.js'
 import { loadModules, type LoadedModules } from './lib/config/modules.js'
 import { createLogger } from './lib/logger.js'
+import { reloadOnSighup, shutdownOnSignals } from './lib/signals.js'
+import { WORKER_ENV } from './lib/cluster/messages.js'
+import { portOf, runPrimary, runWorker } from './server-cluster.js'
 
 const USAGE = `Usage: node dist/server.js [--config PATH] [--validate]
   --config PATH  the YAML config (default: $GATEWAY_CONFIG, else config/gateway.yaml)
@@ -41,6 +43,10 @@ async function main (argv: string[]): Promise<void> {
   }
 
   const logger = createLogger(config.log)
+  if (config.workers.count > 1) {
+    await runPrimary({ config, configPath: path, modules, logger })
+    return
+  }
   const app = await buildApp(config, { logger, configPath: path, modules })
   let where = 'client listeners'
   try {
@@ -56,42 +62,11 @@ async function main (argv: string[]): Promise<void> {
     process.exitCode = 1
     return
   }
-  const port = (s: { address: () => unknown }): number | undefined => (s.address() as { port?: number } | null)?.port
-  const ports = app.traffic.servers().map(port)
-  app.log.info({ config: path, pools: Object.keys(config.pools), port: ports[0], ports, adminPort: port(app.adminServer.server) }, 'gateway ready')
-
-  // SIGHUP re-reads the config file; an invalid one is logged and the running config keeps serving.
-  process.on('SIGHUP', () => {
-    let next: GatewayConfig
-    try {
-      next = loadConfigFile(path, process.env)
-    } catch (err) {
-      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err: err instanceof ConfigError ? undefined : err }, 'reload refused: the config file is invalid; the running config keeps serving')
-      return
-    }
-    app.reloadConfig(next).catch((err: unknown) => {
-      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err }, 'reload failed; the running config keeps serving')
-    })
-  })
-
-  closeWithGrace({
-    delay: config.shutdown.timeout,
-    // SIGHUP means reload here (above), not shutdown.
-    skip: ['SIGHUP'],
-    logger: { error: (m: unknown) => app.log.error(m) },
-    onSecondSignal: (signal: string) => { app.log.warn({ signal }, 'second signal: exiting now') },
-    onTimeout: (delay: number) => {
-      app.log.warn({ timeoutMs: delay }, 'shutdown timeout reached: exiting with requests still in flight')
-      logger.flush()
-      process.exit(0)
-    }
-  }, async ({ signal, err }) => {
-    if (err !== undefined) app.log.error({ err }, 'fatal error: shutting down')
-    else app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
-    await app.close()
-    app.log.info('stopped')
-    logger.flush()
-  })
+  const ports = app.traffic.servers().map(portOf)
+  app.log.info({ config: path, pools: Object.keys(config.pools), port: ports[0], ports, adminPort: portOf(app.adminServer.server) }, 'gateway ready')
+  reloadOnSighup(app, path)
+  shutdownOnSignals(app, { timeoutMs: config.shutdown.timeout, logger })
 }
 
-await main(process.argv.slice(2))
+if (process.env[WORKER_ENV] !== undefined) await runWorker()
+else await main(process.argv.slice(2))

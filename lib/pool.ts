@@ -28,6 +28,13 @@ export interface PoolDeps {
   clock?: Clock
   /** Custom algorithm definitions by module path (lib/config/modules.ts loadModules). */
   customAlgorithms?: ReadonlyMap<string, AnyAlgorithmDefinition>
+  /**
+   * Who ejects outliers. 'local' (default): this pool, on its own detector's verdict. 'primary'
+   * (a worker process): the detector's verdict is only proposed, as an 'outlier' event the
+   * worker reports to the primary, which ejects once for the whole gateway; the ejection then
+   * arrives here through setEjected().
+   */
+  ejections?: 'local' | 'primary'
 }
 
 /**
@@ -48,11 +55,15 @@ export interface PoolEvents {
   enabled: [{ backend: string, enabled: boolean, state: BackendState }]
   /** A backend stopped taking new work (drain, removal, reload): long-lived connections to it should wind down. */
   draining: [Backend]
+  /** The admin API changed a backend's configured weight. */
+  weight: [{ backend: string, weight: number }]
   /**
    * The pool entered (`entered: true`) or left panic mode: `healthy` of `total` backends are
    * healthy and not ejected, against `threshold` (panicThreshold, in percent).
    */
   panic: [{ entered: boolean, healthy: number, total: number, threshold: number }]
+  /** With ejections 'primary': this process saw a backend fail consecutiveFailures times in a row. */
+  outlier: [{ backend: string, reason: string }]
 }
 
 /**
@@ -117,6 +128,10 @@ export class BackendPool {
     const passive = config.healthCheck.passive
     if (passive !== undefined) {
       this.outliers = new OutlierDetector(passive, { clock: this.clock, poolSize: () => this.list.length })
+    }
+    if (this.outliers !== undefined && deps.ejections === 'primary') {
+      this.outliers.on('eject', (e) => { this.events.emit('outlier', { backend: e.backend, reason: e.reason }) })
+    } else if (this.outliers !== undefined) {
       this.outliers.on('eject', (e) => {
         const b = this.find(e.backend)
         if (b === undefined) return
@@ -223,6 +238,31 @@ export class BackendPool {
     this.notePanic()
   }
 
+  /**
+   * Another process's outlier verdict on a backend (a worker's, reported to the primary): it is
+   * ejected as if this pool had seen the failures itself, within maxEjectionPercent, with the
+   * growing ejection time. Ignored without passive health checks or when already ejected.
+   */
+  reportOutlier (id: string, reason: string): void {
+    if (this.find(id) !== undefined) this.outliers?.report(id, reason)
+  }
+
+  /**
+   * With ejections 'primary': the primary's ejection (true) or return (false) of a backend,
+   * emitted as 'eject' or 'return' as a local one would be.
+   */
+  setEjected (id: string, ejected: boolean, reason: string): void {
+    const b = this.find(id)
+    if (b === undefined || b.ejected === ejected) return
+    b.ejected = ejected
+    if (ejected) this.events.emit('eject', { backend: id, until: 0, duration: 0, ejections: 0, reason, state: backendState(b) })
+    else {
+      this.startSlowStart(b)
+      this.events.emit('return', { backend: id, state: backendState(b) })
+    }
+    this.notePanic()
+  }
+
   /** Enables or disables a backend by id; false when the pool has no such backend. */
   setEnabled (id: string, enabled: boolean): boolean {
     const b = this.find(id)
@@ -256,8 +296,10 @@ export class BackendPool {
   setWeight (id: string, weight: number): boolean {
     const b = this.find(id)
     if (b === undefined) return false
+    if (b.configWeight === weight) return true
     b.configWeight = weight
     this.algorithm.update(this.list)
+    this.events.emit('weight', { backend: id, weight })
     return true
   }
 

@@ -15,16 +15,20 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void
 export class TrafficSwitch {
   private handler: Handler
   private upgrades: EventEmitter = new EventEmitter()
+  /** Requests and upgrades taken in by this process (GET /admin/workers). */
+  served = 0
 
   constructor (initial: Handler) {
     this.handler = initial
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.served++
     this.handler(req, res)
   }
 
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.served++
     // Without a listener (never, once a generation is in) Node would leave the socket hanging.
     if (!this.upgrades.emit('upgrade', req, socket, head)) socket.destroy()
   }

@@ -4,6 +4,8 @@ import swagger from '@fastify/swagger'
 import adminRoutes, { tokenCheck } from '../routes/admin.js'
 import adminConfigRoutes from '../routes/admin-config.js'
 import adminTlsRoutes from '../routes/admin-tls.js'
+import { aggregateMetrics } from '../lib/cluster/metrics.js'
+import adminWorkersRoutes, { type WorkersView } from '../routes/admin-workers.js'
 import { gatewayErrorHandler } from '../lib/http/error-reply.js'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import type { FastifyPluginCallback } from 'fastify'
@@ -28,6 +30,8 @@ const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPlu
 export interface AdminPluginOptions {
   /** The config file the gateway runs from (for relative paths in validated configs). */
   configPath?: string
+  /** In the primary of worker processes: their list and counters (GET /admin/workers, summed pools). */
+  workers?: WorkersView
 }
 
 async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
@@ -35,18 +39,26 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   // Scrapes and probes every few seconds would flood the log: no per-request lines here.
   const admin = Fastify({ loggerInstance: app.log.child({ server: 'admin' }), logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance
   await admin.register(fastifyMetrics, {
-    endpoint: cfg.metrics.path,
+    // With workers, the primary serves the sum of every process below instead.
+    endpoint: opts.workers === undefined ? cfg.metrics.path : null,
     // Our registry, not prom-client's global one: several gateways may share a process (tests).
     defaultMetrics: { enabled: true, register: app.gatewayMetrics.prometheus.registry },
     // The admin routes' own timings are not the gateway's traffic.
     routeMetrics: { enabled: false }
   })
+  if (opts.workers !== undefined) {
+    const workers = opts.workers
+    const registry = app.gatewayMetrics.prometheus.registry
+    admin.get(cfg.metrics.path, { schema: { hide: true } }, async (_req, reply) =>
+      await reply.type(registry.contentType).send(await aggregateMetrics(registry, await workers.metrics())))
+  }
   // Every error of the admin server (a failed schema, a thrown GatewayError, a bug) in the catalogue's shape.
   admin.setErrorHandler(gatewayErrorHandler({ badRequest: 'GW_ADMIN_BAD_REQUEST' }))
   // OpenAPI document of the admin routes, served at /docs/json.
   await admin.register(swagger, { openapi: { info: { title: 'UltraBalancer admin API', version: '1' } } })
   admin.get('/docs/json', { schema: { hide: true } }, async () => admin.swagger())
-  await admin.register(adminRoutes, { pools: app.pools, token: cfg.admin.token })
+  await admin.register(adminRoutes, { pools: app.pools, token: cfg.admin.token, counters: opts.workers === undefined ? undefined : async () => (await opts.workers!.counters()).pools })
+  await admin.register(adminWorkersRoutes, { workers: opts.workers, served: app.traffic.served, token: cfg.admin.token })
   // The config routes sit in their own scope (text bodies), behind the same token.
   await admin.register(async (scope) => {
     if (cfg.admin.token !== '') scope.addHook('onRequest', tokenCheck(cfg.admin.token))

@@ -26,6 +26,8 @@ async function configPlugin (app: FastifyInstance, opts: ConfigPluginOptions): P
     name: 'config',
     prepare: (next, ctx) => {
       if (JSON.stringify(next.shutdown) !== JSON.stringify(startup.shutdown)) ctx.needsRestart('shutdown')
+      // Processes are forked at start; a different count or header needs a restart.
+      if (JSON.stringify(next.workers) !== JSON.stringify(startup.workers)) ctx.needsRestart('workers')
       return { commit: () => { current = next }, abort: () => {} }
     }
   })

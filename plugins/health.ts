@@ -34,7 +34,15 @@ declare module '../lib/reload/participant.js' {
  * commit stops the old checkers and wires the new pools, each taken-over backend starting from
  * what was known of its health at that moment; the old probe connections close afterwards.
  */
-async function healthPlugin (app: FastifyInstance): Promise<void> {
+export interface HealthPluginOptions {
+  /**
+   * False in a worker process: the primary probes for every worker and sends the results
+   * (lib/cluster/), so the worker's pools take health from it, never from probes of their own.
+   */
+  probe?: boolean
+}
+
+async function healthPlugin (app: FastifyInstance, opts: HealthPluginOptions): Promise<void> {
   const checkers = new Map<string, HealthChecker>()
   /** Probe connections of pools with maxConnections, by pool and backend id. */
   let probeDispatchers = new Map<string, Dispatcher>()
@@ -42,7 +50,7 @@ async function healthPlugin (app: FastifyInstance): Promise<void> {
 
   const checkerFor = (pool: BackendPool): HealthChecker | undefined => {
     const active = pool.config.healthCheck.active
-    return active === undefined ? undefined : new HealthChecker(active, probeFor(active), { clock: realClock, random: Math.random })
+    return active === undefined || opts.probe === false ? undefined : new HealthChecker(active, probeFor(active), { clock: realClock, random: Math.random })
   }
 
   const wire = (name: string, pool: BackendPool, checker: HealthChecker | undefined): void => {

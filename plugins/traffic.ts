@@ -19,6 +19,8 @@ declare module 'fastify' {
       servers: () => HttpServer[]
       /** The certificates the TLS listeners serve. */
       certificates: () => ListenerCertificate[]
+      /** Requests and upgrades this process has taken in. */
+      served: () => number
     }
   }
 }
@@ -58,7 +60,8 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
     listen: async () => { await listeners.listen() },
     server: () => listeners.servers()[0]!,
     servers: () => listeners.servers(),
-    certificates: () => listeners.certificates()
+    certificates: () => listeners.certificates(),
+    served: () => opts.switch.served
   })
   app.reload.register({ name: 'traffic', prepare: async (next, ctx) => await generations.prepare(next, ctx.modules.plugins) })
   app.reload.register({ name: 'listen', prepare: async (next) => await listeners.prepare(next.listen) })

@@ -7,11 +7,17 @@ import { GatewayError, type ErrorCode } from '../lib/errors.js'
 import { replyError } from '../lib/http/error-reply.js'
 import { parseBackendUrl } from '../lib/config/pools.js'
 import { BackendView, PoolView, PoolsView } from './admin-schemas.js'
+import type { PoolCounters } from '../lib/cluster/messages.js'
 
 export interface AdminRoutesOptions {
   pools: ReadonlyMap<string, BackendPool>
   /** Bearer token for /admin; "" means none. */
   token: string
+  /**
+   * With worker processes: the workers' counters summed (in-flight, connections, requests,
+   * errors), shown in place of the primary's own, which serves no traffic.
+   */
+  counters?: () => Promise<PoolCounters>
 }
 
 const PoolParams = Type.Object({ pool: Type.String() })
@@ -25,6 +31,9 @@ const BackendChange = Type.Object({
   weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
   enabled: Type.Optional(Type.Boolean())
 }, { additionalProperties: false, minProperties: 1 })
+
+/** A backend no worker has reported yet (just added) has served nothing. */
+const zero = { inFlight: 0, websockets: 0, tcpConnections: 0, requests: 0, errors: 0 }
 
 /** Same length whatever the input, so the comparison below takes the same time for every guess. */
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
@@ -57,20 +66,24 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
     if (pool === undefined) void fail(reply, 'GW_ADMIN_NOT_FOUND', `no pool "${name}"; pools: ${[...pools.keys()].join(', ')}`)
     return pool
   }
-  const describe = (pool: BackendPool): Static<typeof PoolView> => ({
+  const describe = (pool: BackendPool, counters: PoolCounters | undefined): Static<typeof PoolView> => ({
     name: pool.name,
     algorithm: pool.config.algorithm.name,
     ready: pool.readyCount(),
-    backends: pool.snapshot()
+    backends: counters === undefined ? pool.snapshot() : pool.snapshot().map((b) => ({ ...b, ...zero, ...counters[pool.name]?.[b.id] }))
   })
+  const counters = async (): Promise<PoolCounters | undefined> => await opts.counters?.()
 
   app.get('/admin/pools', { schema: { summary: 'Every pool with its backends and their live state', response: { 200: PoolsView } } },
-    async () => ({ pools: [...pools.values()].map(describe) }))
+    async () => {
+      const c = await counters()
+      return { pools: [...pools.values()].map((p) => describe(p, c)) }
+    })
 
   app.get<{ Params: Static<typeof PoolParams> }>('/admin/pools/:pool', { schema: { params: PoolParams, summary: 'One pool', response: { 200: PoolView } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
-      return pool === undefined ? reply : describe(pool)
+      return pool === undefined ? reply : describe(pool, await counters())
     })
 
   app.post<{ Params: Static<typeof PoolParams>, Body: Static<typeof NewBackend> }>('/admin/pools/:pool/backends',

@@ -42,7 +42,8 @@ t.test('a minimal config gets every default', async (t) => {
     metrics: { enabled: true, path: '/metrics', onClientListener: false, buckets: DEFAULT_BUCKETS, backendBuckets: DEFAULT_BUCKETS, grpcMethods: false },
     shutdown: { timeout: 30_000 },
     websocket: { drainTimeout: 10_000 },
-    tcp: []
+    tcp: [],
+    workers: { count: 1, setting: 1, debugHeader: false }
   }
   t.strictSame(loadConfigText(MINIMAL, { env: {} }), expected)
 })

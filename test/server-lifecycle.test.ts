@@ -1,71 +1,9 @@
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { send, startBackend } from './helpers/gateway.js'
-import { repoPath } from './helpers/paths.js'
+import { configFile, exited, ready, run } from './helpers/process.js'
 import { waitFor, within } from './helpers/wait.js'
-
-const SERVER = repoPath('dist/server.js')
-
-/**
- * The environment for the spawned gateway, without tap's coverage hooks: coverage of the
- * compiled dist/ files would be merged over the sources' coverage and hide it.
- */
-function childEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
-  for (const k of Object.keys(env)) if (k === 'NODE_V8_COVERAGE' || k === 'NODE_OPTIONS' || k.startsWith('_TAPJS')) delete env[k]
-  return env
-}
-
-interface Run { child: ChildProcess, lines: Array<Record<string, unknown>>, stderr: () => string, exit: Promise<number | null>, port: Promise<number> }
-
-/** Starts dist/server.js as users do; resolves `port` from its "gateway ready" log line. */
-function run (args: string[]): Run {
-  const child = spawn(process.execPath, [SERVER, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines: Array<Record<string, unknown>> = []
-  let err = ''
-  let out = ''
-  let onPort: (p: number) => void = () => {}
-  let noPort: (err: Error) => void = () => {}
-  const port = new Promise<number>((resolve, reject) => { onPort = resolve; noPort = reject })
-  port.catch(() => {}) // runs that never listen (--validate, a bad config) do not await it
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString()
-    let i
-    while ((i = out.indexOf('\n')) !== -1) {
-      const text = out.slice(0, i)
-      out = out.slice(i + 1)
-      if (!text.startsWith('{')) continue
-      const line = JSON.parse(text) as Record<string, unknown>
-      lines.push(line)
-      if (line.msg === 'gateway ready') onPort(line.port as number)
-    }
-  })
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString() })
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  void exit.then((code) => { noPort(new Error(`the gateway exited (${String(code)}) before it was ready: ${err}`)) })
-  return { child, lines, stderr: () => err, exit, port }
-}
-
-/** Generous: a child process starts (or stops) on a machine busy with other test files. */
-const PROCESS_MS = 15_000
-
-/** The port from the "gateway ready" line; fails when the gateway exits first, or after PROCESS_MS. */
-async function ready (r: Run): Promise<number> {
-  return await within(r.port, { timeoutMs: PROCESS_MS, message: 'the gateway logged "gateway ready"', seen: r.stderr })
-}
-
-/** The exit code; fails when the process has not exited within PROCESS_MS. */
-async function exited (r: Pick<Run, 'exit' | 'stderr'>): Promise<number | null> {
-  return await within(r.exit, { timeoutMs: PROCESS_MS, message: 'the gateway process exited', seen: r.stderr })
-}
-
-function configFile (dir: string, yaml: string): string {
-  const f = join(dir, 'gateway.yaml')
-  writeFileSync(f, yaml)
-  return f
-}
 
 t.test('--validate: exit 0 for a valid file, 1 with the field path and no stack for an invalid one', async (t) => {
   const dir = t.testdir()
@@ -89,10 +27,10 @@ t.test('starting with an invalid config exits 1 without listening', async (t) =>
 
 t.test('GATEWAY_CONFIG names the file when --config is absent', async (t) => {
   const f = configFile(t.testdir(), 'pools:\n  web:\n    backends: [ { url: "http://127.0.0.1:9" } ]\n')
-  const child = spawn(process.execPath, [SERVER, '--validate'], { env: childEnv({ GATEWAY_CONFIG: f }), stdio: ['ignore', 'pipe', 'pipe'] })
+  const r = run(['--validate'], { GATEWAY_CONFIG: f })
   let out = ''
-  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
-  t.equal(await within(new Promise((resolve) => child.on('exit', resolve)), { timeoutMs: PROCESS_MS, message: 'the gateway process exited' }), 0)
+  r.child.stdout!.on('data', (c: Buffer) => { out += c.toString() })
+  t.equal(await exited(r), 0)
   t.match(out, f)
 })
 

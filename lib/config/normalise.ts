@@ -19,6 +19,7 @@ import { normalisePlugins } from './sections/plugins.js'
 import { normaliseShutdown } from './sections/shutdown.js'
 import { normaliseWebSocket } from './sections/websocket.js'
 import { normaliseTcp, type TcpListenerConfig } from './sections/tcp.js'
+import { normaliseWorkers } from './sections/workers.js'
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]'])
 
@@ -43,7 +44,8 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
     plugins: normalisePlugins(ctx, root.plugins),
     shutdown: normaliseShutdown(ctx, section(root, 'shutdown')),
     websocket: normaliseWebSocket(ctx, section(root, 'websocket')),
-    tcp
+    tcp,
+    workers: normaliseWorkers(root.workers)
   }
 }
 

@@ -19,6 +19,7 @@ import { PluginsSchema } from './sections/plugins.js'
 import { ShutdownSchema } from './sections/shutdown.js'
 import { WebSocketSchema } from './sections/websocket.js'
 import { TcpSchema } from './sections/tcp.js'
+import { WorkersSchema } from './sections/workers.js'
 
 export const ConfigSchema = Type.Object({
   listen: Type.Optional(ListenSchema),
@@ -30,7 +31,8 @@ export const ConfigSchema = Type.Object({
   plugins: Type.Optional(PluginsSchema),
   shutdown: Type.Optional(ShutdownSchema),
   websocket: Type.Optional(WebSocketSchema),
-  tcp: Type.Optional(TcpSchema)
+  tcp: Type.Optional(TcpSchema),
+  workers: Type.Optional(WorkersSchema)
 }, { ...closed, description: 'a mapping with at least a pools section' })
 
 export const configChecker = TypeCompiler.Compile(ConfigSchema)

@@ -18,10 +18,11 @@ import type { LogConfig } from './sections/log.js'
 import type { MetricsConfig } from './sections/metrics.js'
 import type { PluginConfig } from './sections/plugins.js'
 import type { ShutdownConfig } from './sections/shutdown.js'
+import type { WorkersConfig } from './sections/workers.js'
 import type { WebSocketConfig } from './sections/websocket.js'
 import type { TcpListenerConfig } from './sections/tcp.js'
 
-export type { ListenConfig, AdminConfig, PoolConfig, RouteConfig, LogConfig, MetricsConfig, PluginConfig, ShutdownConfig, WebSocketConfig, TcpListenerConfig }
+export type { ListenConfig, AdminConfig, PoolConfig, RouteConfig, LogConfig, MetricsConfig, PluginConfig, ShutdownConfig, WebSocketConfig, TcpListenerConfig, WorkersConfig }
 export type { TimeoutsConfig } from './sections/pools.js'
 export type { AlgorithmConfig } from './sections/algorithm.js'
 export type { BackendConfig } from './sections/backends.js'
@@ -48,4 +49,6 @@ export interface GatewayConfig {
   websocket: WebSocketConfig
   /** Layer-4 listeners (empty: none). */
   tcp: TcpListenerConfig[]
+  /** Worker processes (lib/cluster/); count 1: a single process. */
+  workers: WorkersConfig
 }

@@ -83,6 +83,20 @@ export class OutlierDetector extends EventEmitter<OutlierEvents> {
     }
   }
 
+  /**
+   * An outlier verdict reached elsewhere (a worker saw consecutiveFailures in a row): ejects now
+   * unless already ejected or at the maxEjectionPercent cap.
+   */
+  report (id: string, reason: string): void {
+    let e = this.entries.get(id)
+    if (e === undefined) {
+      e = { failures: 0, ejections: 0, until: undefined, timer: undefined, returnedAt: undefined }
+      this.entries.set(id, e)
+    }
+    if (e.until !== undefined || this.ejectedCount >= this.maxEjected()) return
+    this.eject(id, e, reason)
+  }
+
   isEjected (id: string): boolean {
     return this.entries.get(id)?.until !== undefined
   }

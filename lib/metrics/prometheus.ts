@@ -38,6 +38,8 @@ export class PrometheusRecorder implements Recorder {
   /** gRPC call children by their label values. */
   private readonly grpcChildren = new Map<string, CounterChild>()
   private readonly retries: Counter
+  /** Worker processes replaced after they exited (only the primary of workers counts them). */
+  readonly workerRestarts: Counter
   private readonly circuitOpens: Counter
   private readonly healthChecks: Counter
   private readonly healthTransitions: Counter
@@ -57,6 +59,7 @@ export class PrometheusRecorder implements Recorder {
     this.grpcLabels = new GrpcLabeller(cfg.grpcMethods)
     this.grpcCalls = new FastCounter('gateway_grpc_requests_total', 'gRPC calls finished, by pool, route and gRPC status (and service and method when metrics.grpcMethods is on).',
       cfg.grpcMethods ? ['pool', 'route', 'grpc_service', 'grpc_method', 'grpc_code'] : ['pool', 'route', 'grpc_code'], r)
+    this.workerRestarts = new Counter({ name: 'gateway_worker_restarts_total', help: 'Worker processes replaced after they exited (workers above 1).', registers })
     this.retries = new Counter({ name: 'gateway_retries_total', help: 'Retries sent, by the reason the previous attempt failed.', labelNames: ['pool', 'reason'], registers })
     this.circuitOpens = new Counter({ name: 'gateway_circuit_opens_total', help: 'Times a backend circuit opened.', labelNames: ['pool', 'backend'], registers })
     this.healthChecks = new Counter({ name: 'gateway_health_checks_total', help: 'Active health probes, by result (pass, fail).', labelNames: ['pool', 'backend', 'result'], registers })

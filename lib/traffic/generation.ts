@@ -1,3 +1,4 @@
+import { WORKER_ENV } from '../cluster/messages.js'
 import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -117,6 +118,12 @@ export class Generations {
     instance.setNotFoundHandler((_req, reply) => { void replyError(reply, new GatewayError('GW_ROUTE_NOT_FOUND')) })
     // Errors thrown by hooks (the rate limiter's GW_RATE_LIMITED, a middleware plugin's bug).
     instance.setErrorHandler(gatewayErrorHandler({ badRequest: 'GW_BAD_REQUEST' }))
+    if (config.workers.debugHeader) {
+      // Which process answered (workers.debugHeader; off by default): set on the raw response,
+      // so it survives the proxy's own writeHead. Changing it needs a restart (plugins/config.ts).
+      const worker = process.env[WORKER_ENV] ?? '0'
+      instance.addHook('onRequest', (_req, reply, done) => { reply.raw.setHeader('x-gateway-worker', worker); done() })
+    }
     const upgrades = new EventEmitter()
     await instance.register(fastifyWebsocket, { options: { server: upgrades as unknown as Server } })
     // Optionally the metrics on the client listener: a route of its own, ahead of the proxy.

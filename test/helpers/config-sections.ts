@@ -23,6 +23,7 @@ import { METRICS_DEFAULTS } from '../../lib/config/sections/metrics.js'
 import { SHUTDOWN_DEFAULTS } from '../../lib/config/sections/shutdown.js'
 import { WEBSOCKET_DEFAULTS } from '../../lib/config/sections/websocket.js'
 import { TCP_DEFAULTS } from '../../lib/config/sections/tcp.js'
+import { WORKERS_DEFAULTS } from '../../lib/config/sections/workers.js'
 
 export const DEFAULTS_CONSTANTS: Readonly<Record<string, object>> = {
   LISTEN_DEFAULTS,
@@ -40,7 +41,8 @@ export const DEFAULTS_CONSTANTS: Readonly<Record<string, object>> = {
   METRICS_DEFAULTS,
   SHUTDOWN_DEFAULTS,
   WEBSOCKET_DEFAULTS,
-  TCP_DEFAULTS
+  TCP_DEFAULTS,
+  WORKERS_DEFAULTS
 }
 
 export interface Section {
@@ -69,7 +71,9 @@ export const SECTIONS: readonly Section[] = [
   { docs: 'plugins', schema: 'plugins.*', defaults: {} },
   { docs: 'shutdown', schema: 'shutdown', defaults: SHUTDOWN_DEFAULTS },
   { docs: 'websocket', schema: 'websocket', defaults: WEBSOCKET_DEFAULTS },
-  { docs: 'tcp', schema: 'tcp.*', defaults: TCP_DEFAULTS }
+  { docs: 'tcp', schema: 'tcp.*', defaults: TCP_DEFAULTS },
+  // `workers: N` is short for `workers: { count: N }`.
+  { docs: 'workers', schema: 'workers', defaults: WORKERS_DEFAULTS }
 ]
 
 export function isMapping (v: unknown): v is Record<string, unknown> {

@@ -31,11 +31,16 @@ export async function scrape (app: FastifyInstance, path = '/metrics'): Promise<
   if (!admin.server.listening) await admin.listen({ port: 0, host: '127.0.0.1' })
   const r = await send(`http://127.0.0.1:${(admin.server.address() as AddressInfo).port}${path}`)
   if (r.status !== 200) throw new Error(`GET ${path} answered ${r.status}`)
-  const families = new Map(parse(r.text).map((f) => [f.name, f]))
+  return parseScrape(r.text)
+}
+
+/** Parses Prometheus text (from any gateway, a child process's included). */
+export function parseScrape (text: string): Scrape {
+  const families = new Map(parse(text).map((f) => [f.name, f]))
   const matching = (name: string, labels: Record<string, string>): Sample[] =>
     (families.get(name)?.metrics ?? []).filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))
   return {
-    text: r.text,
+    text,
     families,
     value: (name, labels = {}) => matching(name, labels).reduce((sum, m) => sum + Number(m.value ?? 0), 0),
     count: (name) => Number(families.get(name)?.metrics[0]?.buckets?.['+Inf'] ?? 0)

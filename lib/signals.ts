@@ -1,0 +1,55 @@
+import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { ConfigError, loadConfigFile } from './config/load.js'
+import type { GatewayConfig } from './config/types.js'
+
+export interface ShutdownOptions {
+  /** How long in-flight requests may take (config shutdown.timeout). */
+  timeoutMs: number
+  logger: Logger
+  /** Runs first: the primary of worker processes drains its workers before it closes itself. */
+  before?: () => Promise<void>
+}
+
+/**
+ * Graceful shutdown on SIGTERM/SIGINT (and on an uncaught error): no new connections, in-flight
+ * requests finish for up to timeoutMs, then the process exits; a second signal exits at once.
+ * SIGHUP is not a shutdown here: server.ts makes it a reload.
+ */
+export function shutdownOnSignals (app: FastifyInstance, opts: ShutdownOptions): void {
+  closeWithGrace({
+    delay: opts.timeoutMs,
+    skip: ['SIGHUP'],
+    logger: { error: (m: unknown) => app.log.error(m) },
+    onSecondSignal: (signal: string) => { app.log.warn({ signal }, 'second signal: exiting now') },
+    onTimeout: (delay: number) => {
+      app.log.warn({ timeoutMs: delay }, 'shutdown timeout reached: exiting with requests still in flight')
+      opts.logger.flush()
+      process.exit(0)
+    }
+  }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'fatal error: shutting down')
+    else app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+    await opts.before?.()
+    await app.close()
+    app.log.info('stopped')
+    opts.logger.flush()
+  })
+}
+
+/** SIGHUP re-reads the config file and reloads; an invalid one is logged and the running config keeps serving. */
+export function reloadOnSighup (app: FastifyInstance, path: string): void {
+  process.on('SIGHUP', () => {
+    let next: GatewayConfig
+    try {
+      next = loadConfigFile(path, process.env)
+    } catch (err) {
+      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err: err instanceof ConfigError ? undefined : err }, 'reload refused: the config file is invalid; the running config keeps serving')
+      return
+    }
+    app.reloadConfig(next).catch((err: unknown) => {
+      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err }, 'reload failed; the running config keeps serving')
+    })
+  })
+}
