@@ -15,6 +15,7 @@ import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
 import type { WorkersView } from './routes/admin-workers.js'
+import type { RateStore } from './lib/traffic/rate-counters.js'
 import connectionsPlugin from './plugins/connections.js'
 import trafficPlugin from './plugins/traffic.js'
 
@@ -33,6 +34,8 @@ export interface BuildOptions {
   worker?: boolean
   /** In the primary of worker processes: their list and counters, for the admin API. */
   workers?: WorkersView
+  /** In a worker process: the rate limiter counts in the primary. */
+  rateStore?: RateStore
 }
 
 /**
@@ -63,7 +66,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(metricsPlugin)
   await app.register(proxyPlugin)
   await app.register(connectionsPlugin)
-  await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins })
+  await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: opts.rateStore })
   await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app
 }

@@ -12,6 +12,7 @@ import { createLogger } from './lib/logger.js'
 import { reloadOnSighup, shutdownOnSignals } from './lib/signals.js'
 import { WorkerSet } from './lib/cluster/primary.js'
 import { WorkerAgent } from './lib/cluster/worker.js'
+import { RemoteRateStore } from './lib/cluster/rate-store.js'
 import { applyShared } from './lib/cluster/pool-sync.js'
 import { WORKER_ENV, type FromWorker, type ToWorker } from './lib/cluster/messages.js'
 import type { FastifyInstance } from 'fastify'
@@ -87,9 +88,10 @@ export async function runWorker (): Promise<void> {
   const { config } = start
   const logger = createLogger(config.log).child({ worker: n })
   let app: FastifyInstance | undefined
+  const rates = new RemoteRateStore(send, () => { logger.warn('the primary did not count a rate-limited request within 1 s: let through') })
   try {
     const modules = await loadModules(config, start.configPath)
-    app = await buildApp(config, { logger, configPath: start.configPath, modules, worker: true })
+    app = await buildApp(config, { logger, configPath: start.configPath, modules, worker: true, rateStore: rates })
     for (const [name, backends] of Object.entries(start.pools)) {
       const pool = app.pools.get(name)
       if (pool !== undefined) applyShared(pool, backends, () => {})
@@ -103,7 +105,7 @@ export async function runWorker (): Promise<void> {
     process.disconnect()
     return
   }
-  const agent = new WorkerAgent(app, send)
+  const agent = new WorkerAgent(app, send, rates)
   process.on('message', (m: ToWorker) => {
     agent.handle(m).catch((err: unknown) => { app.log.error({ err }, 'handling a message from the primary failed') })
   })

@@ -6,6 +6,7 @@ import type { TrafficSwitch } from '../lib/traffic-switch.js'
 import { Generations } from '../lib/traffic/generation.js'
 import { ClientListeners, type ListenerCertificate } from '../lib/traffic/listeners.js'
 import { createTlsMetrics } from '../lib/metrics/tls.js'
+import type { RateStore } from '../lib/traffic/rate-counters.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +30,8 @@ export interface TrafficPluginOptions {
   switch: TrafficSwitch
   /** The middleware plugins the config names, loaded (lib/config/modules.ts loadModules). */
   plugins: ReadonlyMap<string, MiddlewarePlugin>
+  /** The rate limiter's store; default counters in this process (a worker passes the primary's). */
+  counters?: RateStore
 }
 
 /**
@@ -47,7 +50,8 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
     logger: app.log,
     proxy: app.proxy,
     upgrade: app.proxyUpgrade,
-    registry: app.gatewayMetrics.prometheus.registry
+    registry: app.gatewayMetrics.prometheus.registry,
+    counters: opts.counters
   })
   await generations.start(app.gatewayConfig, opts.plugins)
   const listeners: ClientListeners = new ClientListeners(app.gatewayConfig.listen, {

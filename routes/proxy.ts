@@ -5,7 +5,7 @@ import type { PluginConfig } from '../lib/config/types.js'
 import type { HttpProxy } from '../lib/proxy/proxy.js'
 import rateLimit from '@fastify/rate-limit'
 import { GatewayError } from '../lib/errors.js'
-import type { RateCounters } from '../lib/traffic/rate-counters.js'
+import type { RateStore } from '../lib/traffic/rate-counters.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -30,7 +30,7 @@ export interface ProxyRoutesOptions {
   /** Whether any route has a rate limit (the limiter is installed only then). */
   rateLimited: boolean
   /** The limiter's counters, shared across generations so a reload keeps them. */
-  counters: RateCounters
+  counters: RateStore
 }
 
 export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRoutesOptions): Promise<void> {
@@ -74,7 +74,7 @@ export default async function proxyRoutes (app: FastifyInstance, opts: ProxyRout
  * the limits themselves follow every reload. The counts live in `counters`, which outlive the
  * generation, keyed by the route's match (rateKey) and the client.
  */
-async function registerRateLimits (app: FastifyInstance, proxy: HttpProxy, counters: RateCounters): Promise<void> {
+async function registerRateLimits (app: FastifyInstance, proxy: HttpProxy, counters: RateStore): Promise<void> {
   await app.register(rateLimit, {
     global: true,
     store: counters.ctor,

@@ -210,6 +210,15 @@ t.test('a backend failing in both workers is ejected once, by the primary, for e
   t.equal(a.seen.length, before, 'no worker sent traffic to the ejected backend')
 })
 
+t.test('a rate limit holds for the whole gateway, not per worker', async (t) => {
+  const b = await startBackend(t, 'b')
+  const g = await start(t, [b], 'routes:\n  - { pool: web, rateLimit: { max: 10, window: 1m } }\n')
+  const { statuses, byWorker } = await spread(g.url, 30)
+  t.equal(byWorker.size, 2, 'both workers took requests')
+  t.equal(statuses.filter((s) => s === 200).length, 10, 'the limit of 10 let 10 through in all, not 10 per worker')
+  t.equal(statuses.filter((s) => s === 429).length, 20, 'the rest got 429')
+})
+
 t.test('a worker killed with SIGKILL is replaced and the listener keeps answering', async (t) => {
   const b = await startBackend(t, 'b1')
   const g = await start(t, [b])

@@ -38,6 +38,8 @@ export type ToWorker =
   | { t: 'counters', id: number }
   /** Answer 'metrics': the worker's registry as JSON, for the primary's /metrics. */
   | { t: 'metrics', id: number }
+  /** The primary's count for a rate-limit key (answer to the worker's 'rate'). */
+  | { t: 'rate', id: number, current: number, ttl: number }
 
 export type FromWorker =
   /** The worker listens for its `start` (sent only then: a message before it would be lost). */
@@ -52,6 +54,8 @@ export type FromWorker =
   | { t: 'metrics', id: number, json: MetricsJson }
   /** This worker's outlier detection says eject this backend; the primary decides for all. */
   | { t: 'outlier', pool: string, backend: string, reason: string }
+  /** Count one request of a rate-limit key in the primary; answered with the same id. */
+  | { t: 'rate', id: number, key: string, window: number }
 
 /** The env variable that tells a forked process which worker it is (1-based). */
 export const WORKER_ENV = 'GATEWAY_WORKER'

@@ -7,6 +7,7 @@ import { ConfigError, type ConfigIssue } from '../config/issues.js'
 import { WORKER_ENV, type FromWorker, type PoolCounters, type SharedBackendState, type ToWorker } from './messages.js'
 import { sharedStateOf, sumCounters } from './pool-sync.js'
 import type { MetricsJson } from './metrics.js'
+import { RateCounters } from '../traffic/rate-counters.js'
 
 export interface WorkerSetDeps {
   count: number
@@ -67,6 +68,8 @@ export class WorkerSet {
   private readonly watched = new WeakSet<BackendPool>()
   private readonly dirty = new Set<string>()
   private seq = 0
+  /** Every worker's rate-limit counts (lib/cluster/rate-store.ts). */
+  private readonly rates = new RateCounters()
   private stopping = false
   private firstStart: { resolve: (ports: number[]) => void, reject: (e: Error) => void } | undefined
   private ports: number[] = []
@@ -204,6 +207,10 @@ export class WorkerSet {
         this.firstStart.resolve(this.ports)
         this.firstStart = undefined
       }
+      return
+    }
+    if (m.t === 'rate') {
+      this.rates.incr(m.key, (_err, res) => { this.send(s, { t: 'rate', id: m.id, current: res.current, ttl: res.ttl }) }, m.window)
       return
     }
     if (m.t === 'outlier') {

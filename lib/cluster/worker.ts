@@ -5,6 +5,7 @@ import { ConfigError } from '../config/issues.js'
 import { applyShared, countersOf } from './pool-sync.js'
 import type { FromWorker, ToWorker } from './messages.js'
 import type { MetricsJson } from './metrics.js'
+import type { RemoteRateStore } from './rate-store.js'
 
 /**
  * A worker's side of the control channel (docs/workers.md), once its gateway is built and
@@ -16,7 +17,7 @@ export class WorkerAgent {
   private readonly prepared = new Map<number, PreparedReload>()
   private readonly watched = new WeakSet<BackendPool>()
 
-  constructor (private readonly app: FastifyInstance, private readonly send: (m: FromWorker) => void) {
+  constructor (private readonly app: FastifyInstance, private readonly send: (m: FromWorker) => void, private readonly rates: RemoteRateStore) {
     this.watchPools()
   }
 
@@ -66,6 +67,9 @@ export class WorkerAgent {
         break
       case 'metrics':
         this.send({ t: 'metrics', id: m.id, json: await this.app.gatewayMetrics.prometheus.registry.getMetricsAsJSON() as MetricsJson })
+        break
+      case 'rate':
+        this.rates.settle(m)
         break
       case 'start':
         break

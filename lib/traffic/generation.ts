@@ -14,7 +14,7 @@ import { requestId } from '../request-id.js'
 import { GatewayError } from '../errors.js'
 import { gatewayErrorHandler, replyError } from '../http/error-reply.js'
 import proxyRoutes from '../../routes/proxy.js'
-import { RateCounters } from './rate-counters.js'
+import { RateCounters, type RateStore } from './rate-counters.js'
 
 /** How long a replaced generation stays open for the requests it took in before it is closed. */
 export const RETIRE_AFTER_MS = 60_000
@@ -27,6 +27,8 @@ export interface GenerationDeps {
   upgrade: (req: IncomingMessage, res: ServerResponse, requestId: string) => void
   /** Served on the client listener when metrics.onClientListener is on. */
   registry: { contentType: string, metrics: () => Promise<string> }
+  /** Where the limiter counts; default counters in this process (a worker passes the primary's). */
+  counters?: RateStore
 }
 
 interface Generation {
@@ -52,11 +54,13 @@ interface Generation {
  */
 export class Generations {
   /** Shared by every generation's rate limiter. */
-  readonly counters = new RateCounters()
+  readonly counters: RateStore
   private current: Generation | undefined
   private readonly retiring = new Set<FastifyInstance>()
 
-  constructor (private readonly traffic: TrafficSwitch, private readonly deps: GenerationDeps) {}
+  constructor (private readonly traffic: TrafficSwitch, private readonly deps: GenerationDeps) {
+    this.counters = deps.counters ?? new RateCounters()
+  }
 
   /** Builds the first generation and switches the listener to it. */
   async start (config: GatewayConfig, plugins: ReadonlyMap<string, MiddlewarePlugin>): Promise<void> {

@@ -22,7 +22,17 @@ interface Window { current: number, start: number, length: number }
 
 export interface CountResult { current: number, ttl: number }
 
-export class RateCounters {
+/**
+ * What @fastify/rate-limit is given as its store: these counters in one process, or in a worker
+ * process the primary's (lib/cluster/rate-store.ts), so a limit holds for the whole gateway.
+ */
+export interface RateStore {
+  incr: (key: string, cb: (err: Error | null, res: CountResult) => void, timeWindow?: number) => void
+  child: () => RateStore
+  readonly ctor: new () => RateStore
+}
+
+export class RateCounters implements RateStore {
   private readonly windows = new Map<string, Window>()
 
   constructor (private readonly now: () => number = Date.now, private readonly cap = MAX_COUNTED) {}
