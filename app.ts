@@ -32,7 +32,10 @@ export interface BuildOptions {
   modules?: LoadedModules
   /** In a worker process: no active health checks (the primary's results come by IPC). */
   worker?: boolean
-  /** In the primary of worker processes: their list and counters, for the admin API. */
+  /**
+   * In the primary of worker processes: their list and counters, for the admin API. The
+   * primary binds no client or tcp listener, at start or on reload: its workers do.
+   */
   workers?: WorkersView
   /** In a worker process: the rate limiter counts in the primary. */
   rateStore?: RateStore
@@ -65,8 +68,8 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(healthPlugin, { probe: opts.worker !== true })
   await app.register(metricsPlugin)
   await app.register(proxyPlugin)
-  await app.register(connectionsPlugin)
-  await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: opts.rateStore })
+  await app.register(connectionsPlugin, { serve: opts.workers === undefined })
+  await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: opts.rateStore, serve: opts.workers === undefined })
   await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app
 }

@@ -247,6 +247,11 @@ export class BackendPool {
     if (this.find(id) !== undefined) this.outliers?.report(id, reason)
   }
 
+  /** Opens a backend's closed circuit (another worker's opened); nothing without a breaker. */
+  tripCircuit (id: string, reason: string): void {
+    this.find(id)?.breaker?.trip(reason)
+  }
+
   /**
    * With ejections 'primary': the primary's ejection (true) or return (false) of a backend,
    * emitted as 'eject' or 'return' as a local one would be.

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import type { GatewayConfig } from '../lib/config/types.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Connections } from '../lib/conn/registry.js'
 import { WsProxy } from '../lib/ws/upgrade.js'
@@ -44,7 +45,13 @@ const EMPTY = Buffer.alloc(0)
  * Connections to a backend the reload removed end after their grace period, through the old
  * pool's drain event (it retires the backend).
  */
-async function connectionsPlugin (app: FastifyInstance): Promise<void> {
+export interface ConnectionsPluginOptions {
+  /** False in the primary of workers: the tcp listeners are its workers' to bind, never its own. */
+  serve?: boolean
+}
+
+async function connectionsPlugin (app: FastifyInstance, opts: ConnectionsPluginOptions): Promise<void> {
+  const own = (configs: GatewayConfig['tcp']): GatewayConfig['tcp'] => opts.serve === false ? [] : configs
   const websockets = new Connections()
   const tcp = new TcpListeners({ recorder: app.gatewayMetrics.recorder, logger: app.log })
   const ws = new WsProxy({
@@ -99,7 +106,7 @@ async function connectionsPlugin (app: FastifyInstance): Promise<void> {
     name: 'connections',
     prepare: async (next, ctx) => {
       const pools = ctx.get('pools').next
-      const change = await tcp.prepare(next.tcp, pools)
+      const change = await tcp.prepare(own(next.tcp), pools)
       return {
         commit: () => {
           change.commit()
@@ -112,7 +119,7 @@ async function connectionsPlugin (app: FastifyInstance): Promise<void> {
   })
 
   app.addHook('onReady', async () => {
-    const change = await tcp.prepare(app.gatewayConfig.tcp, app.pools)
+    const change = await tcp.prepare(own(app.gatewayConfig.tcp), app.pools)
     change.commit()
     change.afterCommit()
   })

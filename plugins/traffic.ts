@@ -32,6 +32,8 @@ export interface TrafficPluginOptions {
   plugins: ReadonlyMap<string, MiddlewarePlugin>
   /** The rate limiter's store; default counters in this process (a worker passes the primary's). */
   counters?: RateStore
+  /** False in the primary of workers: it never binds client listeners, so a reload's new ones are left to the workers. */
+  serve?: boolean
 }
 
 /**
@@ -68,7 +70,7 @@ async function trafficPlugin (app: FastifyInstance, opts: TrafficPluginOptions):
     served: () => opts.switch.served
   })
   app.reload.register({ name: 'traffic', prepare: async (next, ctx) => await generations.prepare(next, ctx.modules.plugins) })
-  app.reload.register({ name: 'listen', prepare: async (next) => await listeners.prepare(next.listen) })
+  if (opts.serve !== false) app.reload.register({ name: 'listen', prepare: async (next) => await listeners.prepare(next.listen) })
 
   app.addHook('onClose', async () => {
     await listeners.close()

@@ -38,6 +38,8 @@ export type ToWorker =
   | { t: 'counters', id: number }
   /** Answer 'metrics': the worker's registry as JSON, for the primary's /metrics. */
   | { t: 'metrics', id: number }
+  /** Another worker's circuit for this backend opened: open this worker's too. */
+  | { t: 'trip', pool: string, backend: string, reason: string }
   /** The primary's count for a rate-limit key (answer to the worker's 'rate'). */
   | { t: 'rate', id: number, current: number, ttl: number }
 
@@ -54,6 +56,8 @@ export type FromWorker =
   | { t: 'metrics', id: number, json: MetricsJson }
   /** This worker's outlier detection says eject this backend; the primary decides for all. */
   | { t: 'outlier', pool: string, backend: string, reason: string }
+  /** This worker's circuit for a backend opened on what it saw (not on a relayed trip). */
+  | { t: 'circuit', pool: string, backend: string, reason: string }
   /** Count one request of a rate-limit key in the primary; answered with the same id. */
   | { t: 'rate', id: number, key: string, window: number }
 

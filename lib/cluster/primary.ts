@@ -213,6 +213,13 @@ export class WorkerSet {
       this.rates.incr(m.key, (_err, res) => { this.send(s, { t: 'rate', id: m.id, current: res.current, ttl: res.ttl }) }, m.window)
       return
     }
+    if (m.t === 'circuit') {
+      // The first worker to open a backend's circuit opens it in every other worker; each then
+      // runs its own half-open trials. Logged once, here.
+      this.deps.logger.warn({ pool: m.pool, backend: m.backend, reason: m.reason, worker: s.n }, 'circuit opened in a worker: opening it in every worker')
+      for (const other of this.ready()) if (other !== s) this.send(other, { t: 'trip', pool: m.pool, backend: m.backend, reason: `${m.reason} (worker ${s.n})` })
+      return
+    }
     if (m.t === 'outlier') {
       this.deps.pools().get(m.pool)?.reportOutlier(m.backend, `${m.reason} (worker ${s.n})`)
       return

@@ -16,6 +16,8 @@ import type { RemoteRateStore } from './rate-store.js'
 export class WorkerAgent {
   private readonly prepared = new Map<number, PreparedReload>()
   private readonly watched = new WeakSet<BackendPool>()
+  /** Set while a relayed trip opens a circuit, so that opening is not reported back. */
+  private tripping = false
 
   constructor (private readonly app: FastifyInstance, private readonly send: (m: FromWorker) => void, private readonly rates: RemoteRateStore) {
     this.watchPools()
@@ -27,6 +29,9 @@ export class WorkerAgent {
       if (this.watched.has(pool)) continue
       this.watched.add(pool)
       pool.events.on('outlier', (e) => { this.send({ t: 'outlier', pool: pool.name, backend: e.backend, reason: e.reason }) })
+      pool.events.on('circuit', (e) => {
+        if (e.to === 'open' && !this.tripping) this.send({ t: 'circuit', pool: pool.name, backend: e.backend, reason: e.reason })
+      })
     }
   }
 
@@ -67,6 +72,14 @@ export class WorkerAgent {
         break
       case 'metrics':
         this.send({ t: 'metrics', id: m.id, json: await this.app.gatewayMetrics.prometheus.registry.getMetricsAsJSON() as MetricsJson })
+        break
+      case 'trip':
+        this.tripping = true
+        try {
+          this.app.pools.get(m.pool)?.tripCircuit(m.backend, m.reason)
+        } finally {
+          this.tripping = false
+        }
         break
       case 'rate':
         this.rates.settle(m)

@@ -128,6 +128,14 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * Opens a closed breaker now, for `reason`: another process's breaker for the same backend
+   * opened (lib/cluster/). Open and half-open breakers are left as they are.
+   */
+  trip (reason: string): void {
+    if (this.settle(this.now()) === 'closed') this.open(this.now(), reason)
+  }
+
   /** Back to a fresh closed breaker (admin action); fires onChange(…, 'closed', 'reset') if it was not closed. */
   reset (): void {
     this.close('reset')
