@@ -9,11 +9,11 @@ import { send, type TestBackend } from './gateway.js'
 import { configFile, exited, run, PROCESS_MS, type Run } from './process.js'
 import { within } from './wait.js'
 
-export interface Gateway { r: Run, url: string, admin: string, primary: number }
+export interface Gateway { r: Run, url: string, port: number, admin: string, primary: number }
 
 /** A gateway with 2 workers and the debug header over `backends`; stopped (SIGTERM) at teardown. */
-export async function start (t: Test, backends: TestBackend[], extra = '', pool = '', morePools = ''): Promise<Gateway> {
-  const yaml = `listen: { host: 127.0.0.1, port: 0 }
+export async function start (t: Test, backends: TestBackend[], extra = '', pool = '', morePools = '', listen = '{ host: 127.0.0.1, port: 0 }'): Promise<Gateway> {
+  const yaml = `listen: ${listen}
 admin: { host: 127.0.0.1, port: 0 }
 workers: { count: 2, debugHeader: true }
 log: { access: false }
@@ -29,7 +29,7 @@ ${backends.map((b) => `      - url: ${b.url}\n`).join('')}${morePools}`
     await exited(r)
   })
   const line = await within(r.readyLine, { timeoutMs: PROCESS_MS, message: 'the gateway logged "gateway ready"', seen: r.stderr })
-  return { r, url: `http://127.0.0.1:${line.port as number}`, admin: `http://127.0.0.1:${line.adminPort as number}`, primary: r.child.pid! }
+  return { r, url: `http://127.0.0.1:${line.port as number}`, port: line.port as number, admin: `http://127.0.0.1:${line.adminPort as number}`, primary: r.child.pid! }
 }
 
 /** `n` requests, each on a new connection, `lanes` at a time; the workers that answered, counted. */
