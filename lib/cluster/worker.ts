@@ -85,7 +85,6 @@ export class WorkerAgent {
         this.rates.settle(m)
         break
       case 'start':
-      case 'shutdown':
         break
     }
   }
