@@ -55,7 +55,9 @@ if ((h2)) && ! command -v h2load >/dev/null; then echo "tls-peers.sh: no h2load 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [[ $gateway_cmd != 'node dist/server.js'* || -f dist/server.js ]] || { echo "tls-peers.sh: dist/server.js missing: npm run build first" >&2; exit 2; }
-busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+me=tls-peers.sh
+# shellcheck source=bench/procs.sh
+. "$root/bench/procs.sh"
 for p in 19381 19382 19383 19390 19391; do
   if busy "$p"; then echo "tls-peers.sh: port $p is already in use; stop whatever listens there first" >&2; exit 2; fi
 done
@@ -63,18 +65,9 @@ cpus=$(nproc); lb_cpu=0; load_cpu=$(( cpus > 1 ? 1 : 0 ))
 ((cpus > 1)) || echo "tls-peers.sh: one core only: balancer and load share it, ratios only" >&2
 work=$(mktemp -d /tmp/tls-peers.XXXXXX)
 pids=()
-tree() { local p=$1; echo "$p"; for c in $(pgrep -P "$p" 2>/dev/null); do tree "$c"; done; }
-cleanup() {
-  local all=(); for p in "${pids[@]}"; do all+=($(tree "$p")); done
-  for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5
-  for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 pin() { local cpu=$1 pid=$2; for t in /proc/"$pid"/task/*; do taskset -pc "$cpu" "${t##*/}" >/dev/null 2>&1 || true; done; for c in $(pgrep -P "$pid" 2>/dev/null); do pin "$cpu" "$c"; done; }
-wait_port() { for _ in $(seq 1 100); do busy "$1" && return 0; sleep 0.1; done; echo "tls-peers.sh: nothing listens on port $1" >&2; return 1; }
-# CPU ticks (utime + stime) of a process tree; CLK_TCK per second.
-ticks() { local n=0; for p in $(tree "$1"); do n=$(( n + $(awk '{print $14 + $15}' /proc/"$p"/stat 2>/dev/null || echo 0) )); done; echo "$n"; }
-hz=$(getconf CLK_TCK)
 now() { date +%s.%N; }
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
@@ -173,7 +166,6 @@ for r in $(seq 1 "$rounds"); do
   echo "  round $r of $rounds done"
 done
 
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END{ if (NR==0) print "nan"; else print a[int((NR+1)/2)] }'; }
 us() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v*1000 } else if (v ~ /s$/) { sub(/s$/,"",v); print v*1000000 } else print v }'; }
 printf '%-8s %-10s %12s %9s %9s %9s %14s %7s %9s\n' target figure 'rate(med)' 'p50(us)' 'p99(us)' 'cpu(med)' 'per-core-s' errors 'rss(MiB)'
 declare -A med per

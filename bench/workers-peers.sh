@@ -27,23 +27,17 @@ for tool in nginx wrk; do command -v "$tool" >/dev/null || { echo "workers-peers
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [[ -f dist/server.js ]] || { echo "workers-peers.sh: dist/server.js missing: npm run build first" >&2; exit 2; }
-busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+me=workers-peers.sh
+# shellcheck source=bench/procs.sh
+. "$root/bench/procs.sh"
 for p in 19581 19582 19583 19590 19591 19599; do
   if busy "$p"; then echo "workers-peers.sh: port $p is in use" >&2; exit 2; fi
 done
 cores=$(node -p 'require("os").availableParallelism()')
 work=$(mktemp -d /tmp/workers-peers.XXXXXX)
 pids=()
-tree() { local p=$1; echo "$p"; for c in $(pgrep -P "$p" 2>/dev/null); do tree "$c"; done; }
-cleanup() {
-  local all=(); for p in "${pids[@]}"; do all+=($(tree "$p")); done
-  for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5
-  for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-wait_port() { for _ in $(seq 1 100); do busy "$1" && return 0; sleep 0.1; done; echo "workers-peers.sh: nothing listens on port $1" >&2; return 1; }
-ticks() { local n=0; for p in $(tree "$1"); do n=$(( n + $(awk '{print $14 + $15}' /proc/"$p"/stat 2>/dev/null || echo 0) )); done; echo "$n"; }
-hz=$(getconf CLK_TCK)
 
 cat > "$work/backend.conf" <<NGX
 worker_processes 1; daemon off; pid $work/backend.pid; error_log $work/backend-error.log warn;
@@ -105,7 +99,6 @@ for r in $(seq 1 "$rounds"); do
   done
   echo "  round $r of $rounds done" >&2
 done
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END{ if (NR==0) print "nan"; else print a[int((NR+1)/2)] }'; }
 printf '%-8s %-8s %12s %14s\n' target workers 'req/s(med)' 'cpu-us/req'
 for n in $workers_list; do
   for name in nginx gateway; do
