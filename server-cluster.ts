@@ -106,11 +106,15 @@ export async function runWorker (): Promise<void> {
     return
   }
   const agent = new WorkerAgent(app, send, rates)
-  process.on('message', (m: ToWorker) => {
-    agent.handle(m).catch((err: unknown) => { app.log.error({ err }, 'handling a message from the primary failed') })
-  })
   // SIGHUP goes to the primary, which reloads every worker; a worker ignores its own.
   process.on('SIGHUP', () => {})
-  shutdownOnSignals(app, { timeoutMs: config.shutdown.timeout, logger })
+  const shutdown = shutdownOnSignals(app, { timeoutMs: config.shutdown.timeout, logger })
+  process.on('message', (m: ToWorker) => {
+    if (m.t === 'shutdown') {
+      shutdown.close()
+      return
+    }
+    agent.handle(m).catch((err: unknown) => { app.log.error({ err }, 'handling a message from the primary failed') })
+  })
   send({ t: 'ready', ports: app.traffic.servers().map((s) => portOf(s) ?? 0) })
 }

@@ -16,9 +16,15 @@ export interface ShutdownOptions {
  * Graceful shutdown on SIGTERM/SIGINT (and on an uncaught error): no new connections, in-flight
  * requests finish for up to timeoutMs, then the process exits; a second signal exits at once.
  * SIGHUP is not a shutdown here: server.ts makes it a reload.
+ *
+ * The returned close() starts the same shutdown without a signal (a worker told by its primary);
+ * it does nothing once a shutdown has begun, so a worker that got the terminal's Ctrl-C or
+ * systemd's SIGTERM for the whole process group, and then its primary's word, drains once
+ * instead of taking the second as "exit now".
  */
-export function shutdownOnSignals (app: FastifyInstance, opts: ShutdownOptions): void {
-  closeWithGrace({
+export function shutdownOnSignals (app: FastifyInstance, opts: ShutdownOptions): { close: () => void } {
+  let begun = false
+  const grace = closeWithGrace({
     delay: opts.timeoutMs,
     skip: ['SIGHUP'],
     logger: { error: (m: unknown) => app.log.error(m) },
@@ -29,13 +35,15 @@ export function shutdownOnSignals (app: FastifyInstance, opts: ShutdownOptions):
       process.exit(0)
     }
   }, async ({ signal, err }) => {
+    begun = true
     if (err !== undefined) app.log.error({ err }, 'fatal error: shutting down')
-    else app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+    else app.log.info({ signal: signal ?? 'primary' }, 'shutting down: no new connections, finishing in-flight requests')
     await opts.before?.()
     await app.close()
     app.log.info('stopped')
     opts.logger.flush()
   })
+  return { close: () => { if (!begun) void grace.close() } }
 }
 
 /** SIGHUP re-reads the config file and reloads; an invalid one is logged and the running config keeps serving. */

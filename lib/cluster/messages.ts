@@ -34,6 +34,11 @@ export type ToWorker =
   /** Step two: commit (or abort) the prepared reload `id`, answer 'settled'. */
   | { t: 'commit', id: number }
   | { t: 'abort', id: number }
+  /**
+   * Drain and exit, as on SIGTERM (a message, not a signal: a worker that already got the
+   * signal from the terminal or the service manager is not told twice).
+   */
+  | { t: 'shutdown' }
   /** Answer 'counters'. */
   | { t: 'counters', id: number }
   /** Answer 'metrics': the worker's registry as JSON, for the primary's /metrics. */

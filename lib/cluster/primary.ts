@@ -160,7 +160,7 @@ export class WorkerSet {
     }
   }
 
-  /** Stops every worker gracefully (SIGTERM: each drains as a single gateway does); resolves when all exited. */
+  /** Stops every worker gracefully (each drains as a single gateway does); resolves when all exited. */
   async stop (): Promise<void> {
     this.stopping = true
     const exits = this.slots.map(async (s) => {
@@ -169,7 +169,10 @@ export class WorkerSet {
       if (p === undefined || p.isDead()) return
       await new Promise<void>((resolve) => {
         p.once('exit', () => { resolve() })
-        p.process.kill('SIGTERM')
+        // A message, not SIGTERM: a worker that already got the group's signal would take a
+        // second one as "exit now" (lib/signals.ts).
+        if (p.isConnected()) p.send({ t: 'shutdown' } satisfies ToWorker)
+        else p.process.kill('SIGTERM')
       })
     })
     await Promise.all(exits)

@@ -85,6 +85,7 @@ export class WorkerAgent {
         this.rates.settle(m)
         break
       case 'start':
+      case 'shutdown':
         break
     }
   }

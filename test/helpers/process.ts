@@ -31,8 +31,9 @@ export interface Run {
 }
 
 /** Starts dist/server.js as users do; resolves `port` from its "gateway ready" log line. */
-export function run (args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, [SERVER, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+/** `detached`: the gateway leads a process group of its own (its workers join it), as under a terminal or systemd. */
+export function run (args: string[], env: NodeJS.ProcessEnv = {}, detached = false): Run {
+  const child = spawn(process.execPath, [SERVER, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached })
   const lines: Array<Record<string, unknown>> = []
   let err = ''
   let out = ''

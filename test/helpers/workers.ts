@@ -22,7 +22,8 @@ ${extra}pools:
   web:
 ${pool}    backends:
 ${backends.map((b) => `      - url: ${b.url}\n`).join('')}${morePools}`
-  const r = run(['--config', configFile(t.testdir(), yaml)])
+  // A process group of its own, so a test can signal the whole group as a terminal does.
+  const r = run(['--config', configFile(t.testdir(), yaml)], {}, true)
   t.teardown(async () => {
     if (r.child.exitCode !== null || r.child.signalCode !== null) return
     r.child.kill('SIGTERM')
