@@ -108,7 +108,7 @@ export async function runWorker (): Promise<void> {
   const agent = new WorkerAgent(app, send, rates)
   // SIGHUP goes to the primary, which reloads every worker; a worker ignores its own.
   process.on('SIGHUP', () => {})
-  const shutdown = shutdownOnSignals(app, { timeoutMs: config.shutdown.timeout, logger })
+  const shutdown = shutdownOnSignals(app, { timeoutMs: config.shutdown.timeout, logger, signals: false })
   process.on('message', (m: ToWorker) => {
     if (m.t === 'shutdown') {
       shutdown.close()

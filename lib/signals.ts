@@ -10,6 +10,13 @@ export interface ShutdownOptions {
   logger: Logger
   /** Runs first: the primary of worker processes drains its workers before it closes itself. */
   before?: () => Promise<void>
+  /**
+   * False in a worker process: SIGTERM and SIGINT are ignored, and only close() (its primary's
+   * word) starts the shutdown. A signal sent to the whole process group (Ctrl-C, systemd's
+   * control-group SIGTERM) reaches the primary too, which then tells every worker; had a worker
+   * acted on both, whichever came second would count as "exit now", with requests in flight.
+   */
+  signals?: boolean
 }
 
 /**
@@ -18,15 +25,15 @@ export interface ShutdownOptions {
  * SIGHUP is not a shutdown here: server.ts makes it a reload.
  *
  * The returned close() starts the same shutdown without a signal (a worker told by its primary);
- * it does nothing once a shutdown has begun, so a worker that got the terminal's Ctrl-C or
- * systemd's SIGTERM for the whole process group, and then its primary's word, drains once
- * instead of taking the second as "exit now".
+ * it does nothing once a shutdown has begun.
  */
 export function shutdownOnSignals (app: FastifyInstance, opts: ShutdownOptions): { close: () => void } {
   let begun = false
+  const own = opts.signals !== false
+  if (!own) for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => {})
   const grace = closeWithGrace({
     delay: opts.timeoutMs,
-    skip: ['SIGHUP'],
+    skip: own ? ['SIGHUP'] : ['SIGHUP', 'SIGTERM', 'SIGINT'],
     logger: { error: (m: unknown) => app.log.error(m) },
     onSecondSignal: (signal: string) => { app.log.warn({ signal }, 'second signal: exiting now') },
     onTimeout: (delay: number) => {

@@ -34,10 +34,7 @@ export type ToWorker =
   /** Step two: commit (or abort) the prepared reload `id`, answer 'settled'. */
   | { t: 'commit', id: number }
   | { t: 'abort', id: number }
-  /**
-   * Drain and exit, as on SIGTERM (a message, not a signal: a worker that already got the
-   * signal from the terminal or the service manager is not told twice).
-   */
+  /** Drain and exit, as a single gateway does on SIGTERM (workers ignore signals: lib/signals.ts). */
   | { t: 'shutdown' }
   /** Answer 'counters'. */
   | { t: 'counters', id: number }

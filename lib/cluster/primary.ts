@@ -169,8 +169,7 @@ export class WorkerSet {
       if (p === undefined || p.isDead()) return
       await new Promise<void>((resolve) => {
         p.once('exit', () => { resolve() })
-        // A message, not SIGTERM: a worker that already got the group's signal would take a
-        // second one as "exit now" (lib/signals.ts).
+        // A message: workers act on no signal of their own (lib/signals.ts), only on this.
         if (p.isConnected()) p.send({ t: 'shutdown' } satisfies ToWorker)
         else p.process.kill('SIGTERM')
       })
