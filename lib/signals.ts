@@ -50,7 +50,13 @@ export function shutdownOnSignals (app: FastifyInstance, opts: ShutdownOptions):
     app.log.info('stopped')
     opts.logger.flush()
   })
-  return { close: () => { if (!begun) void grace.close() } }
+  return {
+    close: () => {
+      if (begun) return
+      begun = true
+      void grace.close()
+    }
+  }
 }
 
 /** SIGHUP re-reads the config file and reloads; an invalid one is logged and the running config keeps serving. */

@@ -6,14 +6,18 @@ import { send, startBackend } from './helpers/gateway.js'
 import { exited, PROCESS_MS } from './helpers/process.js'
 import { waitFor } from './helpers/wait.js'
 import { parseScrape } from './helpers/metrics.js'
-import { alive, spread, start, workers } from './helpers/workers.js'
+import { alive, getJson, spread, start, workers } from './helpers/workers.js'
 
 // Each test starts three processes (about 2.5 s, more on a loaded machine) and stops them.
 t.setTimeout(240_000)
 
-t.test('a worker killed with SIGKILL is replaced and the listener keeps answering', async (t) => {
+t.test('a worker killed with SIGKILL is replaced and the listener keeps answering; the totals keep what it had counted', async (t) => {
   const b = await startBackend(t, 'b1')
   const g = await start(t, [b])
+  const before = await spread(g.url, 40)
+  t.equal(before.byWorker.size, 2, 'both workers served before the kill')
+  // A scrape and an admin read before the kill: what the dead worker counted is kept from these.
+  t.equal(parseScrape((await send(`${g.admin}/metrics`)).text).value('gateway_requests_total'), 40)
   const [first] = await workers(g)
   process.kill(first!.pid!, 'SIGKILL')
   // Connections the killed process held are lost with it; new ones are answered by the other
@@ -31,6 +35,10 @@ t.test('a worker killed with SIGKILL is replaced and the listener keeps answerin
   t.equal(after.byWorker.size, 2, 'the replacement serves too')
   const metrics = parseScrape((await send(`${g.admin}/metrics`)).text)
   t.equal(metrics.value('gateway_worker_restarts_total'), 1, 'gateway_worker_restarts_total counts the replacement')
+  t.equal(metrics.value('gateway_requests_total'), 120, '/metrics still counts the requests the killed worker served (no drop, no reset)')
+  t.equal(metrics.count('gateway_request_duration_seconds'), 120, 'and its latency histogram')
+  const pool = await getJson(`${g.admin}/admin/pools/web`)
+  t.equal(pool.backends[0].requests, 120, 'GET /admin/pools too')
   t.ok(g.r.lines.some((l) => l.msg === 'worker 1 exited; replacing it' && l.signal === 'SIGKILL'), 'the replacement is logged with the signal')
 })
 

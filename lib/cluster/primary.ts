@@ -8,6 +8,7 @@ import { WORKER_ENV, type FromWorker, type PoolCounters, type SharedBackendState
 import { sharedStateOf, sumCounters } from './pool-sync.js'
 import type { MetricsJson } from './metrics.js'
 import { RateCounters } from '../traffic/rate-counters.js'
+import { RetiredTotals } from './retired.js'
 
 export interface WorkerSetDeps {
   count: number
@@ -41,6 +42,9 @@ interface Slot {
   /** The config it was started with: a reload during its start is sent to it once it is ready. */
   startConfig: GatewayConfig | undefined
   timer: NodeJS.Timeout | undefined
+  /** Its latest answers, kept for the totals when it dies (lib/cluster/retired.ts). */
+  lastCounters: PoolCounters | undefined
+  lastMetrics: MetricsJson | undefined
 }
 
 /** Answers the primary waits for, by kind. */
@@ -70,6 +74,7 @@ export class WorkerSet {
   private seq = 0
   /** Every worker's rate-limit counts (lib/cluster/rate-store.ts). */
   private readonly rates = new RateCounters()
+  private readonly retired = new RetiredTotals()
   private stopping = false
   private firstStart: { resolve: (ports: number[]) => void, reject: (e: Error) => void } | undefined
   private ports: number[] = []
@@ -81,7 +86,7 @@ export class WorkerSet {
     // dies (measured with SCHED_RR: a connection handed to a worker killed at that moment hung
     // open, neither answered nor closed). docs/workers.md has the measurements.
     cluster.schedulingPolicy = cluster.SCHED_NONE
-    for (let n = 1; n <= deps.count; n++) this.slots.push({ n, proc: undefined, state: 'waiting', startedAt: 0, restarts: 0, crashes: 0, startConfig: undefined, timer: undefined })
+    for (let n = 1; n <= deps.count; n++) this.slots.push({ n, proc: undefined, state: 'waiting', startedAt: 0, restarts: 0, crashes: 0, startConfig: undefined, timer: undefined, lastCounters: undefined, lastMetrics: undefined })
   }
 
   /** Forks every worker; resolves with the client listeners' ports once all are ready, rejects if one cannot start. */
@@ -105,15 +110,28 @@ export class WorkerSet {
     answers.forEach((a, i) => {
       if (a?.t !== 'counters') return
       served.set(ready[i]!.n, a.served)
+      ready[i]!.lastCounters = a.pools
       all.push(a.pools)
     })
-    return { pools: sumCounters(all), served }
+    return { pools: sumCounters([...all, this.retired.poolCounters()]), served }
   }
 
-  /** Every ready worker's metrics registry as JSON (a worker that does not answer is left out). */
+  /**
+   * Every ready worker's metrics registry as JSON (a worker that does not answer is left out),
+   * and what replaced workers had counted, so the totals never go down.
+   */
   async metrics (): Promise<MetricsJson[]> {
-    const answers = await Promise.all(this.ready().map(async (s) => await this.ask(s, { t: 'metrics', id: ++this.seq }, ASK_TIMEOUT_MS).catch(() => undefined)))
-    return answers.flatMap((a) => a?.t === 'metrics' ? [a.json] : [])
+    const ready = this.ready()
+    const answers = await Promise.all(ready.map(async (s) => await this.ask(s, { t: 'metrics', id: ++this.seq }, ASK_TIMEOUT_MS).catch(() => undefined)))
+    const out: MetricsJson[] = []
+    answers.forEach((a, i) => {
+      if (a?.t !== 'metrics') return
+      ready[i]!.lastMetrics = a.json
+      out.push(a.json)
+    })
+    const retired = await this.retired.metricsJson()
+    if (retired.length > 0) out.push(retired)
+    return out
   }
 
   /**
@@ -169,9 +187,10 @@ export class WorkerSet {
       if (p === undefined || p.isDead()) return
       await new Promise<void>((resolve) => {
         p.once('exit', () => { resolve() })
-        // A message: workers act on no signal of their own (lib/signals.ts), only on this.
+        // A message: workers act on no signal of their own (lib/signals.ts), only on this. One
+        // whose channel is already gone exits by itself (node:cluster); SIGKILL makes sure.
         if (p.isConnected()) p.send({ t: 'shutdown' } satisfies ToWorker)
-        else p.process.kill('SIGTERM')
+        else p.process.kill('SIGKILL')
       })
     })
     await Promise.all(exits)
@@ -245,6 +264,9 @@ export class WorkerSet {
   private exited (s: Slot, proc: Worker, code: number | null, signal: string | null): void {
     if (s.proc !== proc) return
     s.proc = undefined
+    this.retired.retire(s.lastCounters, s.lastMetrics)
+    s.lastCounters = undefined
+    s.lastMetrics = undefined
     for (const [key, p] of this.pending) {
       if (!key.startsWith(`${s.n}:`)) continue
       this.pending.delete(key)
@@ -282,7 +304,9 @@ export class WorkerSet {
       s.startConfig = config
     } catch (err) {
       this.deps.logger.error({ err, worker: s.n }, 'a worker started during a reload could not take the new config; restarting it')
-      s.proc?.process.kill('SIGTERM')
+      // Drained by the same word as at shutdown (it ignores SIGTERM); its exit restarts it.
+      if (s.proc?.isConnected() === true) s.proc.send({ t: 'shutdown' } satisfies ToWorker)
+      else s.proc?.process.kill('SIGKILL')
     }
   }
 
