@@ -21,6 +21,9 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/config ./config
+# The config store's folder (config/docker.yaml store.file.path), the one place the gateway writes.
+RUN mkdir -p /var/lib/ultrabalancer && chown node:node /var/lib/ultrabalancer
+VOLUME /var/lib/ultrabalancer
 # The official image's unprivileged user (uid 1000); ports above 1024 need no capability.
 USER node
 # 8080: client traffic; 9901: admin API.

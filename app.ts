@@ -14,6 +14,8 @@ import healthPlugin from './plugins/health.js'
 import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
+import storePlugin from './plugins/store.js'
+import type { OpenedStore } from './lib/store/open.js'
 import type { WorkersView } from './routes/admin-workers.js'
 import type { RateStore } from './lib/traffic/rate-counters.js'
 import connectionsPlugin from './plugins/connections.js'
@@ -39,6 +41,8 @@ export interface BuildOptions {
   workers?: WorkersView
   /** In a worker process: the rate limiter counts in the primary. */
   rateStore?: RateStore
+  /** The config store server.ts opened (lib/store/open.ts); default: one in memory. */
+  store?: OpenedStore
 }
 
 /**
@@ -70,6 +74,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(proxyPlugin)
   await app.register(connectionsPlugin, { serve: opts.workers === undefined })
   await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: opts.rateStore, serve: opts.workers === undefined })
+  await app.register(storePlugin, { opened: opts.store })
   await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app
 }

@@ -16,6 +16,7 @@ import { RemoteRateStore } from './lib/cluster/rate-store.js'
 import { applyShared } from './lib/cluster/pool-sync.js'
 import { WORKER_ENV, type FromWorker, type ToWorker } from './lib/cluster/messages.js'
 import type { FastifyInstance } from 'fastify'
+import type { OpenedStore } from './lib/store/open.js'
 
 /** The primary waits this much beyond shutdown.timeout for its workers to drain before it exits anyway. */
 const PRIMARY_GRACE_MS = 2000
@@ -27,6 +28,7 @@ export interface PrimaryOptions {
   configPath: string
   modules: LoadedModules
   logger: Logger
+  store: OpenedStore
 }
 
 /**
@@ -46,7 +48,7 @@ export async function runPrimary (opts: PrimaryOptions): Promise<void> {
     pools: () => ref.app!.pools,
     onRestart: () => { ref.app?.gatewayMetrics.prometheus.workerRestarts.inc() }
   })
-  const app = await buildApp(config, { logger, configPath: opts.configPath, modules: opts.modules, workers })
+  const app = await buildApp(config, { logger, configPath: opts.configPath, modules: opts.modules, workers, store: opts.store })
   ref.app = app
   app.reload.register(workers.participant())
   let ports: number[]

@@ -14,6 +14,7 @@ import { createLogger } from './lib/logger.js'
 import { reloadOnSighup, shutdownOnSignals } from './lib/signals.js'
 import { WORKER_ENV } from './lib/cluster/messages.js'
 import { portOf, runPrimary, runWorker } from './server-cluster.js'
+import { openStore, type OpenedStore } from './lib/store/open.js'
 
 const USAGE = `Usage: node dist/server.js [--config PATH] [--validate]
   --config PATH  the YAML config (default: $GATEWAY_CONFIG, else config/gateway.yaml)
@@ -42,12 +43,25 @@ async function main (argv: string[]): Promise<void> {
     return
   }
 
-  const logger = createLogger(config.log)
-  if (config.workers.count > 1) {
-    await runPrimary({ config, configPath: path, modules, logger })
+  // What the gateway runs is what its config store resumes (lib/store/open.ts): the file, or the
+  // file's last document with the admin API's changes on top.
+  let store: OpenedStore
+  try {
+    store = await openStore(path, process.env)
+    if (store.config !== config) modules = await loadModules(store.config, path)
+  } catch (err) {
+    process.stderr.write(`${path}: ${err instanceof ConfigError ? `invalid config\n${err.message}` : `cannot open the config store: ${String(err)}`}\n`)
+    process.exitCode = 1
     return
   }
-  const app = await buildApp(config, { logger, configPath: path, modules })
+  config = store.config
+  const logger = createLogger(config.log)
+  for (const { level, msg, ...rest } of store.notes) logger[level](rest, msg)
+  if (config.workers.count > 1) {
+    await runPrimary({ config, configPath: path, modules, logger, store })
+    return
+  }
+  const app = await buildApp(config, { logger, configPath: path, modules, store })
   let where = 'client listeners'
   try {
     await app.ready()

@@ -68,6 +68,8 @@ export class Backend implements SelectableBackend {
     this.id = config.id
     this.url = config.url
     this.configWeight = config.weight
+    this.enabled = config.enabled
+    this.draining = config.drain
     this.basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')
     this.authority = url.host
     this.hostname = url.hostname.replace(/^\[|\]$/g, '')

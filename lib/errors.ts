@@ -74,6 +74,10 @@ export const codes = {
     '%s'),
   GW_ADMIN_CONFLICT: def('GW_ADMIN_CONFLICT', 409, 'downstream', false,
     '%s'),
+  GW_CONFIG_REVISION_MOVED: def('GW_CONFIG_REVISION_MOVED', 409, 'downstream', true,
+    'The config is at revision %s, not %s (If-Match): read it again and retry the change on the new revision'),
+  GW_STORE_UNAVAILABLE: def('GW_STORE_UNAVAILABLE', 503, 'internal', true,
+    'The config store cannot be written (%s); nothing was changed, and the gateway keeps serving its config'),
   GW_CONFIG_INVALID: def('GW_CONFIG_INVALID', 400, 'internal', false,
     'The configuration is invalid: %s')
 } as const

@@ -1,8 +1,8 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { ConfigError, loadConfigFile } from './config/load.js'
-import type { GatewayConfig } from './config/types.js'
+import { ConfigError } from './config/load.js'
+import { applyConfigFile } from './store/file-reload.js'
 
 export interface ShutdownOptions {
   /** How long in-flight requests may take (config shutdown.timeout). */
@@ -59,18 +59,15 @@ export function shutdownOnSignals (app: FastifyInstance, opts: ShutdownOptions):
   }
 }
 
-/** SIGHUP re-reads the config file and reloads; an invalid one is logged and the running config keeps serving. */
+/**
+ * SIGHUP re-reads the config file and applies it as a new revision, with the admin API's changes
+ * on top (lib/store/file-reload.ts); an invalid one is logged and the running config keeps serving.
+ */
 export function reloadOnSighup (app: FastifyInstance, path: string): void {
   process.on('SIGHUP', () => {
-    let next: GatewayConfig
-    try {
-      next = loadConfigFile(path, process.env)
-    } catch (err) {
-      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err: err instanceof ConfigError ? undefined : err }, 'reload refused: the config file is invalid; the running config keeps serving')
-      return
-    }
-    app.reloadConfig(next).catch((err: unknown) => {
-      app.log.error({ issues: err instanceof ConfigError ? err.issues : undefined, err }, 'reload failed; the running config keeps serving')
+    applyConfigFile(app.configStore, path, process.env, { reset: false, via: 'signal' }).catch((err: unknown) => {
+      if (err instanceof ConfigError) app.log.error({ issues: err.issues }, 'reload refused: the config file is invalid; the running config keeps serving')
+      else app.log.error({ err }, 'reload failed; the running config keeps serving')
     })
   })
 }

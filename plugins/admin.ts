@@ -57,12 +57,12 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   // OpenAPI document of the admin routes, served at /docs/json.
   await admin.register(swagger, { openapi: { info: { title: 'UltraBalancer admin API', version: '1' } } })
   admin.get('/docs/json', { schema: { hide: true } }, async () => admin.swagger())
-  await admin.register(adminRoutes, { pools: app.pools, token: cfg.admin.token, counters: opts.workers === undefined ? undefined : async () => (await opts.workers!.counters()).pools })
+  await admin.register(adminRoutes, { pools: app.pools, token: cfg.admin.token, store: app.configStore, counters: opts.workers === undefined ? undefined : async () => (await opts.workers!.counters()).pools })
   await admin.register(adminWorkersRoutes, { workers: opts.workers, served: app.traffic.served, token: cfg.admin.token })
   // The config routes sit in their own scope (text bodies), behind the same token.
   await admin.register(async (scope) => {
     if (cfg.admin.token !== '') scope.addHook('onRequest', tokenCheck(cfg.admin.token))
-    await scope.register(adminConfigRoutes, { config: () => app.gatewayConfig, reload: app.reloadConfig, configPath: opts.configPath })
+    await scope.register(adminConfigRoutes, { store: app.configStore, configPath: opts.configPath })
   })
   await admin.register(adminTlsRoutes, { certificates: app.traffic.certificates, token: cfg.admin.token })
   admin.get('/healthz', async () => ({ status: 'ok' }))
@@ -83,4 +83,4 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   app.addHook('onClose', async () => { await admin.close() })
 }
 
-export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload', 'gateway-traffic'], fastify: '5.x' })
+export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload', 'gateway-traffic', 'gateway-store'], fastify: '5.x' })

@@ -72,7 +72,7 @@ async function healthPlugin (app: FastifyInstance, opts: HealthPluginOptions): P
     // queued behind slow requests would time out and mark a merely busy backend unhealthy.
     const limited = (pool.config.circuitBreaker?.maxConnections ?? 0) > 0
     const probe = (b: Backend, state?: HealthState): void => {
-      const dispatcher = limited ? createUpstream({ id: b.id, url: b.url, weight: 1 }, { ...pool.config, circuitBreaker: undefined }) : b.dispatcher
+      const dispatcher = limited ? createUpstream({ id: b.id, url: b.url, weight: 1, enabled: true, drain: false }, { ...pool.config, circuitBreaker: undefined }) : b.dispatcher
       if (limited) probeDispatchers.set(`${name}\u0000${b.id}`, dispatcher)
       checker.add({ id: b.id, url: b.url, dispatcher }, state)
     }

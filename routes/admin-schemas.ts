@@ -36,6 +36,9 @@ export const BackendView = Type.Object({
   errors: Type.Integer()
 })
 
+/** What a backend write answers: the backend, and the config revision the change produced. */
+export const BackendChanged = Type.Composite([BackendView, Type.Object({ revision: Type.Integer({ description: 'The config revision this change produced (also the ETag)' }) })])
+
 export const PoolView = Type.Object({
   name: Type.String(),
   algorithm: Type.String(),

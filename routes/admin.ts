@@ -6,8 +6,11 @@ import type { BackendPool } from '../lib/pool.js'
 import { GatewayError, type ErrorCode } from '../lib/errors.js'
 import { replyError } from '../lib/http/error-reply.js'
 import { parseBackendUrl } from '../lib/config/pools.js'
-import { BackendView, PoolView, PoolsView } from './admin-schemas.js'
+import { BackendChanged, PoolView, PoolsView } from './admin-schemas.js'
 import type { PoolCounters } from '../lib/cluster/messages.js'
+import type { ConfigState } from '../lib/store/config-state.js'
+import { withAdded, withRemoved, withSet } from '../lib/store/overrides.js'
+import { expectedRevision, sendRevision } from './revision.js'
 
 export interface AdminRoutesOptions {
   pools: ReadonlyMap<string, BackendPool>
@@ -18,6 +21,8 @@ export interface AdminRoutesOptions {
    * errors), shown in place of the primary's own, which serves no traffic.
    */
   counters?: () => Promise<PoolCounters>
+  /** Every write is a change of the config, saved here first (lib/store/config-state.ts). */
+  store: ConfigState
 }
 
 const PoolParams = Type.Object({ pool: Type.String() })
@@ -58,7 +63,7 @@ export function tokenCheck (token: string): (req: FastifyRequest, reply: Fastify
  * compared in constant time.
  */
 export default async function adminRoutes (app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
-  const { pools } = opts
+  const { pools, store } = opts
   if (opts.token !== '') app.addHook('onRequest', tokenCheck(opts.token))
 
   const poolOf = (name: string, reply: FastifyReply): BackendPool | undefined => {
@@ -86,8 +91,14 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
       return pool === undefined ? reply : describe(pool, await counters())
     })
 
+  // Every write below: If-Match (optional) names the revision the writer read; the check that
+  // refuses the change runs in the store's turn, before anything is saved, so two writers cannot
+  // both pass it; the pool changes only after the change is saved; the answer carries the
+  // revision it produced (body `revision`, ETag).
+  const missing = (pool: BackendPool, id: string): GatewayError => new GatewayError('GW_ADMIN_NOT_FOUND', [`pool "${pool.name}" has no backend "${id}"`])
+
   app.post<{ Params: Static<typeof PoolParams>, Body: Static<typeof NewBackend> }>('/admin/pools/:pool/backends',
-    { schema: { params: PoolParams, body: NewBackend, summary: 'Add a backend (201)', response: { 201: BackendView } } },
+    { schema: { params: PoolParams, body: NewBackend, summary: 'Add a backend (201)', response: { 201: BackendChanged } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
       if (pool === undefined) return reply
@@ -99,31 +110,59 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
           : `body/url: pool "${pool.name}" is an HTTP pool; its backends are http:// or https:// URLs`)
       }
       const id = req.body.id ?? parsed.id
-      if (pool.find(id) !== undefined) return await fail(reply, 'GW_ADMIN_CONFLICT', `pool "${pool.name}" already has a backend "${id}"`)
-      pool.addBackend({ id, url: parsed.url, weight: req.body.weight ?? 1 })
-      return await reply.code(201).send(pool.snapshot().find((b) => b.id === id))
+      const added = { id, url: parsed.url, weight: req.body.weight ?? 1 }
+      const { revision, result } = await store.backendChange(
+        { change: `added backend ${pool.name}/${id} (${parsed.url}, weight ${added.weight})`, via: 'admin', expected: expectedRevision(req) },
+        (ov) => {
+          if (pool.find(id) !== undefined) throw new GatewayError('GW_ADMIN_CONFLICT', [`pool "${pool.name}" already has a backend "${id}"`])
+          return withAdded(ov, pool.name, added)
+        },
+        () => {
+          pool.addBackend({ ...added, enabled: true, drain: false })
+          return pool.snapshot().find((b) => b.id === id)!
+        })
+      return await sendRevision(reply.code(201), revision, result)
     })
 
   app.patch<{ Params: Static<typeof BackendParams>, Body: Static<typeof BackendChange> }>('/admin/pools/:pool/backends/:id',
-    { schema: { params: BackendParams, body: BackendChange, summary: 'Change a backend\'s weight or enable/disable it', response: { 200: BackendView } } },
+    { schema: { params: BackendParams, body: BackendChange, summary: 'Change a backend\'s weight or enable/disable it', response: { 200: BackendChanged } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
       if (pool === undefined) return reply
       const { id } = req.params
-      if (pool.find(id) === undefined) return await fail(reply, 'GW_ADMIN_NOT_FOUND', `pool "${pool.name}" has no backend "${id}"`)
-      if (req.body.weight !== undefined) pool.setWeight(id, req.body.weight)
-      if (req.body.enabled !== undefined) pool.setEnabled(id, req.body.enabled)
-      return pool.snapshot().find((b) => b.id === id)
+      const { weight, enabled } = req.body
+      const what = [weight === undefined ? '' : `weight ${weight}`, enabled === undefined ? '' : enabled ? 'enabled' : 'disabled'].filter((x) => x !== '').join(', ')
+      const { revision, result } = await store.backendChange(
+        { change: `changed backend ${pool.name}/${id}: ${what}`, via: 'admin', expected: expectedRevision(req) },
+        (ov) => {
+          if (pool.find(id) === undefined) throw missing(pool, id)
+          return withSet(ov, pool.name, id, { ...(weight === undefined ? {} : { weight }), ...(enabled === undefined ? {} : { enabled }) })
+        },
+        () => {
+          if (weight !== undefined) pool.setWeight(id, weight)
+          if (enabled !== undefined) pool.setEnabled(id, enabled)
+          return pool.snapshot().find((b) => b.id === id)!
+        })
+      return await sendRevision(reply, revision, result)
     })
 
   app.post<{ Params: Static<typeof BackendParams> }>('/admin/pools/:pool/backends/:id/drain',
-    { schema: { params: BackendParams, summary: 'Stop new requests to a backend; in-flight ones finish (202)', response: { 202: BackendView } } },
+    { schema: { params: BackendParams, summary: 'Stop new requests to a backend; in-flight ones finish (202)', response: { 202: BackendChanged } } },
     async (req, reply) => {
       const pool = poolOf(req.params.pool, reply)
       if (pool === undefined) return reply
-      const done = pool.drain(req.params.id)
-      if (done === undefined) return await fail(reply, 'GW_ADMIN_NOT_FOUND', `pool "${pool.name}" has no backend "${req.params.id}"`)
-      return await reply.code(202).send(pool.snapshot().find((b) => b.id === req.params.id))
+      const { id } = req.params
+      const { revision, result } = await store.backendChange(
+        { change: `drained backend ${pool.name}/${id}`, via: 'admin', expected: expectedRevision(req) },
+        (ov) => {
+          if (pool.find(id) === undefined) throw missing(pool, id)
+          return withSet(ov, pool.name, id, { drain: true })
+        },
+        () => {
+          void pool.drain(id)
+          return pool.snapshot().find((b) => b.id === id)!
+        })
+      return await sendRevision(reply.code(202), revision, result)
     })
 
   app.delete<{ Params: Static<typeof BackendParams> }>('/admin/pools/:pool/backends/:id',
@@ -132,8 +171,15 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
       const pool = poolOf(req.params.pool, reply)
       if (pool === undefined) return reply
       const { id } = req.params
-      if (pool.find(id) === undefined) return await fail(reply, 'GW_ADMIN_NOT_FOUND', `pool "${pool.name}" has no backend "${id}"`)
-      pool.removeBackend(id).catch((err: unknown) => { app.log.error({ err, pool: pool.name, backend: id }, 'removing backend failed') })
-      return await reply.code(202).send({ pool: pool.name, backend: id, removing: true })
+      const { revision } = await store.backendChange(
+        { change: `removed backend ${pool.name}/${id}`, via: 'admin', expected: expectedRevision(req) },
+        (ov) => {
+          if (pool.find(id) === undefined) throw missing(pool, id)
+          return withRemoved(ov, pool.name, id)
+        },
+        () => {
+          pool.removeBackend(id).catch((err: unknown) => { app.log.error({ err, pool: pool.name, backend: id }, 'removing backend failed') })
+        })
+      return await sendRevision(reply.code(202), revision, { pool: pool.name, backend: id, removing: true })
     })
 }

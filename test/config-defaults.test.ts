@@ -1,6 +1,8 @@
 // Defaults: a minimal config (one pool, one backend) comes back fully populated with the
 // documented defaults, in the normalised units of lib/config/types.ts.
 import t from 'tap'
+import { hostname } from 'node:os'
+import { resolve } from 'node:path'
 import { DEFAULT_BUCKETS } from '../lib/metrics/types.js'
 import { DEFAULTS, loadConfigText } from '../lib/config/load.js'
 import type { GatewayConfig } from '../lib/config/types.js'
@@ -17,7 +19,7 @@ t.test('a minimal config gets every default', async (t) => {
         protocol: 'http',
         upstream: 'http1',
         algorithm: { name: 'round-robin', options: {} },
-        backends: [{ id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1 }],
+        backends: [{ id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1, enabled: true, drain: false }],
         timeouts: { connect: 5_000, request: 60_000, idle: 4_000 },
         tls: { rejectUnauthorized: true },
         hostHeader: 'preserve',
@@ -43,7 +45,8 @@ t.test('a minimal config gets every default', async (t) => {
     shutdown: { timeout: 30_000 },
     websocket: { drainTimeout: 10_000 },
     tcp: [],
-    workers: { count: 1, setting: 1, debugHeader: false }
+    workers: { count: 1, setting: 1, debugHeader: false },
+    store: { file: { path: resolve('gateway-state.json') }, history: 100, instance: `${hostname()}/${process.pid}` }
   }
   t.strictSame(loadConfigText(MINIMAL, { env: {} }), expected)
 })
@@ -52,7 +55,7 @@ t.test('DEFAULTS holds the same values, in ms and bytes, and is frozen', async (
   t.same(DEFAULTS.listen, { host: '127.0.0.1', port: 8080, trustProxy: false, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 65_000, maxHeaderSize: 16_384, http2Limits: { maxConcurrentStreams: 100, headerTableSize: 4096, maxSessionMemory: 10_485_760, streamResetBurst: 500, streamResetRate: 20, maxOutstandingPings: 10, maxSettings: 32 } })
   t.same(DEFAULTS.admin, { host: '127.0.0.1', port: 9901, token: '' })
   t.same(DEFAULTS.pool, { algorithm: 'round-robin', hostHeader: 'preserve', slowStart: 0, timeouts: { connect: 5_000, request: 60_000, idle: 4_000 }, tls: { rejectUnauthorized: true } })
-  t.same(DEFAULTS.backend, { weight: 1 })
+  t.same(DEFAULTS.backend, { weight: 1, enabled: true, drain: false })
   t.same(DEFAULTS.route, { pathPrefix: '/', stripPrefix: false, maxBodySize: 0 })
   t.same(DEFAULTS.log, { level: 'info', access: true })
   t.same(DEFAULTS.shutdown, { timeout: 30_000 })
@@ -105,10 +108,10 @@ log: { level: info, access: true }
 shutdown: { timeout: 30s }
 `, { env: {} })
   t.same(c.pools.web.backends, [
-    { id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1 },
-    { id: 'web-2', url: 'http://127.0.0.1:9002', weight: 2 }
+    { id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', weight: 1, enabled: true, drain: false },
+    { id: 'web-2', url: 'http://127.0.0.1:9002', weight: 2, enabled: true, drain: false }
   ])
-  t.same(c.pools.api.backends, [{ id: 'api.internal:443', url: 'https://api.internal/v1', weight: 1 }])
+  t.same(c.pools.api.backends, [{ id: 'api.internal:443', url: 'https://api.internal/v1', weight: 1, enabled: true, drain: false }])
   t.equal(c.pools.api.hostHeader, 'backend')
   t.strictSame(c.routes[0], {
     match: { host: 'api.local', pathPrefix: '/api', headers: { 'x-canary': '1' }, methods: ['GET'] },

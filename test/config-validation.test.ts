@@ -19,7 +19,7 @@ t.test('an unknown key is an error; a close one gets a suggestion', async (t) =>
 t.test('an unknown key far from any known one lists the known keys', async (t) => {
   t.same(issuesOf(`listen:\n  color: blue\n${POOLS}`)[0].message,
     'unknown key; known keys: host, port, trustProxy, headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize, redirect, tls, http2, http2Limits')
-  t.same(issuesOf(`${POOLS}tracing: {}\n`)[0], { path: 'tracing', line: 5, message: 'unknown key; known keys: listen, admin, pools, routes, log, metrics, plugins, shutdown, websocket, tcp, workers' })
+  t.same(issuesOf(`${POOLS}tracing: {}\n`)[0], { path: 'tracing', line: 5, message: 'unknown key; known keys: listen, admin, pools, routes, log, metrics, plugins, shutdown, websocket, tcp, workers, store' })
   t.same(issuesOf(`${POOLS}      - { url: "http://a:1", wieght: 2 }\n`)[0].path, 'pools.web.backends[1].wieght')
 })
 

@@ -82,7 +82,7 @@ t.test('PUT /admin/config applies a valid config and refuses an invalid one, whi
   t.equal((await send(gw.url + '/')).text, 'b1', 'the old config keeps serving')
   const good = await put(poolYaml([b!], `listen: { port: ${gw.port} }\nshutdown: { timeout: 5s }\n`))
   t.equal(good.status, 200)
-  t.same(good.json, { ok: true, pools: ['web'], needsRestart: ['shutdown'] }, 'a shutdown change is reported as needing a restart')
+  t.same(good.json, { ok: true, pools: ['web'], needsRestart: ['shutdown'], revision: 2, dropped: [] }, 'a shutdown change is reported as needing a restart, with the revision it produced')
   t.equal((await send(gw.url + '/')).text, 'b2', 'the new config serves')
   t.equal(JSON.parse((await send(base + '/admin/config')).text).pools.web.backends[0].url, b!.url, 'GET /admin/config shows the new one')
   t.equal((await send(base + '/admin/config/reload', { method: 'POST' })).status, 409, 'no file to re-read in this test gateway')

@@ -13,7 +13,7 @@ t.test('config: the tcp section and tcp:// pools are checked', async (t) => {
   const ok = loadConfigText(`${TCP}tcp:\n  - listen: { port: 7000 }\n    pool: db\n`, { env: {} })
   t.same(ok.routes, [], 'with only tcp pools there are no routes')
   t.equal(ok.pools.db!.protocol, 'tcp')
-  t.same(ok.pools.db!.backends, [{ id: '10.0.0.1:5432', url: 'tcp://10.0.0.1:5432', weight: 1 }])
+  t.same(ok.pools.db!.backends, [{ id: '10.0.0.1:5432', url: 'tcp://10.0.0.1:5432', weight: 1, enabled: true, drain: false }])
   t.same(ok.tcp, [{ listen: { host: ok.listen[0]!.host, port: 7000 }, pool: 'db', idleTimeout: 300_000, maxConnections: 0, drainTimeout: 10_000 }], 'defaults')
   const mixed = loadConfigText(`${TCP}  web:\n    backends: [ { url: "http://a:1" } ]\n`, { env: {} })
   t.same(mixed.routes.map((r) => r.pool), ['web'], 'a single HTTP pool beside tcp pools still gets the catch-all route')

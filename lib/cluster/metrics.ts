@@ -14,7 +14,9 @@ const FROM_PRIMARY = new Set([
   'gateway_backends_healthy',
   'gateway_pool_panic',
   'gateway_worker_restarts_total',
-  'gateway_tls_certificate_expiry_timestamp_seconds'
+  'gateway_tls_certificate_expiry_timestamp_seconds',
+  'gateway_config_revision',
+  'gateway_config_store_connected'
 ])
 
 /**

@@ -18,7 +18,7 @@ export function applyShared (pool: BackendPool, shared: readonly SharedBackendSt
     if (!wanted.has(b.id)) pool.removeBackend(b.id).catch(onError)
   }
   for (const s of shared) {
-    if (pool.find(s.id) === undefined) pool.addBackend({ id: s.id, url: s.url, weight: s.weight })
+    if (pool.find(s.id) === undefined) pool.addBackend({ id: s.id, url: s.url, weight: s.weight, enabled: s.enabled, drain: s.draining })
     const b = pool.find(s.id)!
     if (b.configWeight !== s.weight) pool.setWeight(s.id, s.weight)
     if (b.enabled !== s.enabled) pool.setEnabled(s.id, s.enabled)

@@ -39,19 +39,40 @@ export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml'
 
 /** Parses, substitutes, validates and normalises. Throws ConfigError; never returns a partial config. */
 export function loadConfigText (text: string, opts: LoadTextOptions = {}): GatewayConfig {
+  const parsed = parseText(text, opts.source)
+  return loadParsed(parsed.value, new IssueList(parsed.lineOf), opts)
+}
+
+/**
+ * The config document as written: the YAML parsed, before environment substitution (so a
+ * `${SECRET}` stays a placeholder). What the config store keeps (lib/store/). Throws ConfigError
+ * for a syntax error or an empty document.
+ */
+export function parseConfigText (text: string, source?: string): unknown {
+  return parseText(text, source).value
+}
+
+/** loadConfigText for a document parseConfigText returned (or the store kept): stages 2 to 5. */
+export function loadConfigValue (value: unknown, opts: LoadTextOptions = {}): GatewayConfig {
+  return loadParsed(value, new IssueList(), opts)
+}
+
+function parseText (text: string, source: string | undefined): ReturnType<typeof parseYaml> {
   let parsed
   try {
     parsed = parseYaml(text)
   } catch (err) {
-    if (err instanceof YamlSyntaxError) throw new ConfigError([err.issue], opts.source)
+    if (err instanceof YamlSyntaxError) throw new ConfigError([err.issue], source)
     throw err
   }
-  const issues = new IssueList(parsed.lineOf)
   if (parsed.value === undefined || parsed.value === null) {
-    issues.add([], 'the config is empty; it needs at least a pools section')
-    throw new ConfigError(issues.list(), opts.source)
+    throw new ConfigError([{ path: '', message: 'the config is empty; it needs at least a pools section' }], source)
   }
-  const { value, substituted } = substituteEnv(parsed.value, opts.env ?? process.env, issues)
+  return parsed
+}
+
+function loadParsed (raw: unknown, issues: IssueList, opts: LoadTextOptions): GatewayConfig {
+  const { value, substituted } = substituteEnv(raw, opts.env ?? process.env, issues)
   coerceSubstitutions(value, substituted, issues)
   checkSchema(value, issues)
   const config = normalise({ issues, baseDir: opts.baseDir ?? process.cwd() }, value)

@@ -20,6 +20,7 @@ import { normaliseShutdown } from './sections/shutdown.js'
 import { normaliseWebSocket } from './sections/websocket.js'
 import { normaliseTcp, type TcpListenerConfig } from './sections/tcp.js'
 import { normaliseWorkers } from './sections/workers.js'
+import { normaliseStore } from './sections/store.js'
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]'])
 
@@ -45,7 +46,8 @@ export function normalise (ctx: Ctx, raw: unknown): GatewayConfig {
     shutdown: normaliseShutdown(ctx, section(root, 'shutdown')),
     websocket: normaliseWebSocket(ctx, section(root, 'websocket')),
     tcp,
-    workers: normaliseWorkers(root.workers)
+    workers: normaliseWorkers(root.workers),
+    store: normaliseStore(ctx, section(root, 'store'))
   }
 }
 

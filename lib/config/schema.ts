@@ -20,6 +20,7 @@ import { ShutdownSchema } from './sections/shutdown.js'
 import { WebSocketSchema } from './sections/websocket.js'
 import { TcpSchema } from './sections/tcp.js'
 import { WorkersSchema } from './sections/workers.js'
+import { StoreSchema } from './sections/store.js'
 
 export const ConfigSchema = Type.Object({
   listen: Type.Optional(ListenSchema),
@@ -32,7 +33,8 @@ export const ConfigSchema = Type.Object({
   shutdown: Type.Optional(ShutdownSchema),
   websocket: Type.Optional(WebSocketSchema),
   tcp: Type.Optional(TcpSchema),
-  workers: Type.Optional(WorkersSchema)
+  workers: Type.Optional(WorkersSchema),
+  store: Type.Optional(StoreSchema)
 }, { ...closed, description: 'a mapping with at least a pools section' })
 
 export const configChecker = TypeCompiler.Compile(ConfigSchema)

@@ -19,6 +19,7 @@ import type { MetricsConfig } from './sections/metrics.js'
 import type { PluginConfig } from './sections/plugins.js'
 import type { ShutdownConfig } from './sections/shutdown.js'
 import type { WorkersConfig } from './sections/workers.js'
+import type { StoreConfig } from './sections/store.js'
 import type { WebSocketConfig } from './sections/websocket.js'
 import type { TcpListenerConfig } from './sections/tcp.js'
 
@@ -51,4 +52,5 @@ export interface GatewayConfig {
   tcp: TcpListenerConfig[]
   /** Worker processes (lib/cluster/); count 1: a single process. */
   workers: WorkersConfig
+  store: StoreConfig
 }

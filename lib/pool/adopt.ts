@@ -18,8 +18,9 @@ export interface Adoption {
  * Contract: on a reload, a backend with the same id and URL, under unchanged connection settings
  * (timeouts, TLS, maxConnections), is taken over with its state: health, circuit, counters,
  * in-flight requests, open connections and its undici pool. What belonged to the previous config
- * is reset: its ejection (the new pool's outlier detector starts fresh), API drains and disables
- * (the file is the source of truth), and the breaker when the breaker config changed. Every other
+ * is reset: its ejection (the new pool's outlier detector starts fresh), its enable and drain
+ * flags (the config says them: the config store keeps the admin API's drains and disables in
+ * it, lib/store/), and the breaker when the breaker config changed. Every other
  * backend is new; the caller retires the previous pool's leftovers (retireExcept).
  */
 export function adoptBackends (config: PoolConfig, a: Adoption): Backend[] {
@@ -31,8 +32,8 @@ export function adoptBackends (config: PoolConfig, a: Adoption): Backend[] {
     if (old === undefined || old.url !== b.url) return a.fresh(b)
     old.configWeight = b.weight
     old.ejected = false
-    old.enabled = true
-    old.draining = false
+    old.enabled = b.enabled
+    old.draining = b.drain
     if (!sameBreaker) {
       old.breaker = undefined
       old.maxInFlight = 0

@@ -24,6 +24,7 @@ import { SHUTDOWN_DEFAULTS } from '../../lib/config/sections/shutdown.js'
 import { WEBSOCKET_DEFAULTS } from '../../lib/config/sections/websocket.js'
 import { TCP_DEFAULTS } from '../../lib/config/sections/tcp.js'
 import { WORKERS_DEFAULTS } from '../../lib/config/sections/workers.js'
+import { STORE_DEFAULTS, STORE_FILE_DEFAULTS } from '../../lib/config/sections/store.js'
 
 export const DEFAULTS_CONSTANTS: Readonly<Record<string, object>> = {
   LISTEN_DEFAULTS,
@@ -42,7 +43,9 @@ export const DEFAULTS_CONSTANTS: Readonly<Record<string, object>> = {
   SHUTDOWN_DEFAULTS,
   WEBSOCKET_DEFAULTS,
   TCP_DEFAULTS,
-  WORKERS_DEFAULTS
+  WORKERS_DEFAULTS,
+  STORE_DEFAULTS,
+  STORE_FILE_DEFAULTS
 }
 
 export interface Section {
@@ -73,7 +76,9 @@ export const SECTIONS: readonly Section[] = [
   { docs: 'websocket', schema: 'websocket', defaults: WEBSOCKET_DEFAULTS },
   { docs: 'tcp', schema: 'tcp.*', defaults: TCP_DEFAULTS },
   // `workers: N` is short for `workers: { count: N }`.
-  { docs: 'workers', schema: 'workers', defaults: WORKERS_DEFAULTS }
+  { docs: 'workers', schema: 'workers', defaults: WORKERS_DEFAULTS },
+  { docs: 'store', schema: 'store', defaults: STORE_DEFAULTS },
+  { docs: 'store.file', schema: 'store.file', defaults: STORE_FILE_DEFAULTS }
 ]
 
 export function isMapping (v: unknown): v is Record<string, unknown> {

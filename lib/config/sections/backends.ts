@@ -4,15 +4,17 @@
  * (via lib/config/pools.ts).
  */
 import { Type } from '@sinclair/typebox'
-import { int, isObj, type Ctx } from '../fields.js'
-import { closed, Name } from '../schema-parts.js'
+import { bool, int, isObj, type Ctx } from '../fields.js'
+import { Bool, closed, Name } from '../schema-parts.js'
 
-export const BACKEND_DEFAULTS = Object.freeze({ weight: 1 })
+export const BACKEND_DEFAULTS = Object.freeze({ weight: 1, enabled: true, drain: false })
 
 export const BackendSchema = Type.Object({
   url: Name(),
   weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: BACKEND_DEFAULTS.weight })),
-  id: Type.Optional(Name())
+  id: Type.Optional(Name()),
+  enabled: Type.Optional(Bool(BACKEND_DEFAULTS.enabled)),
+  drain: Type.Optional(Bool(BACKEND_DEFAULTS.drain))
 }, closed)
 
 export const BackendsSchema = Type.Array(BackendSchema, { minItems: 1, minMessage: 'must list at least one backend' })
@@ -23,6 +25,10 @@ export interface BackendConfig {
   /** Normalised origin plus optional base path, e.g. "http://127.0.0.1:9001" or "https://api:8443/base". */
   url: string
   weight: number
+  /** false: takes no new requests (the admin API's disable, kept by the config store). */
+  enabled: boolean
+  /** true: draining, takes no new requests (the admin API's drain, kept by the config store). */
+  drain: boolean
 }
 
 /** Backends with a bad url or a duplicate id are reported and left out. */
@@ -48,7 +54,7 @@ export function normaliseBackends (ctx: Ctx, raw: unknown, segs: string[]): Back
       return
     }
     seen.set(id, i)
-    out.push({ id, url: parsed.url, weight: int(b, 'weight', BACKEND_DEFAULTS.weight) })
+    out.push({ id, url: parsed.url, weight: int(b, 'weight', BACKEND_DEFAULTS.weight), enabled: bool(b, 'enabled', BACKEND_DEFAULTS.enabled), drain: bool(b, 'drain', BACKEND_DEFAULTS.drain) })
   })
   return out
 }

@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { ConfigError, loadConfigText, parseConfigText } from '../config/load.js'
+import { fsReason } from '../config/fields.js'
+import type { BaseChangeResult, ConfigState } from './config-state.js'
+import { sha256 } from './state-file.js'
+import type { HistoryEntry } from './types.js'
+
+export interface FileChange {
+  /** true: the admin API's changes are dropped (POST /admin/config/reset); false: kept on top. */
+  reset: boolean
+  via: HistoryEntry['via']
+  expected?: number
+}
+
+/**
+ * Re-reads the config file and makes it the config's document, as a new revision: a reload
+ * (SIGHUP, POST /admin/config/reload) keeps the admin API's changes on top, a reset drops them.
+ * An unreadable or invalid file is a ConfigError and changes nothing.
+ */
+export async function applyConfigFile (store: ConfigState, path: string, env: NodeJS.ProcessEnv, how: FileChange): Promise<BaseChangeResult> {
+  const file = resolve(path)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${fsReason(err)}` }], path)
+  }
+  const config = loadConfigText(text, { env, baseDir: dirname(file), source: path })
+  return await store.baseChange(
+    { change: how.reset ? `reset to the config file ${path}: admin API changes dropped` : `reloaded the config file ${path}`, via: how.via, expected: how.expected },
+    { base: parseConfigText(text, path), source: 'file', fileSha256: sha256(text), config, keepOverrides: !how.reset })
+}
