@@ -85,14 +85,21 @@ function loadParsed (raw: unknown, issues: IssueList, opts: LoadTextOptions): Ga
  * that cannot be read is a ConfigError with one issue at path "".
  */
 export function loadConfigFile (path: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const { text, baseDir } = readConfigFile(path)
+  return loadConfigText(text, { env, baseDir, source: path })
+}
+
+/**
+ * A config file's text and folder (what its relative paths resolve against). A file that
+ * cannot be read is a ConfigError with one issue at path "".
+ */
+export function readConfigFile (path: string): { file: string, text: string, baseDir: string } {
   const file = resolve(path)
-  let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    return { file, text: readFileSync(file, 'utf8'), baseDir: dirname(file) }
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${fsReason(err)}` }], path)
   }
-  return loadConfigText(text, { env, baseDir: dirname(file), source: path })
 }
 
 /**

@@ -1,7 +1,4 @@
-import { readFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
-import { ConfigError, loadConfigText, parseConfigText } from '../config/load.js'
-import { fsReason } from '../config/fields.js'
+import { loadConfigText, parseConfigText, readConfigFile } from '../config/load.js'
 import type { BaseChangeResult, ConfigState } from './config-state.js'
 import { sha256 } from './state-file.js'
 import type { HistoryEntry } from './types.js'
@@ -19,14 +16,8 @@ export interface FileChange {
  * An unreadable or invalid file is a ConfigError and changes nothing.
  */
 export async function applyConfigFile (store: ConfigState, path: string, env: NodeJS.ProcessEnv, how: FileChange): Promise<BaseChangeResult> {
-  const file = resolve(path)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${fsReason(err)}` }], path)
-  }
-  const config = loadConfigText(text, { env, baseDir: dirname(file), source: path })
+  const { text, baseDir } = readConfigFile(path)
+  const config = loadConfigText(text, { env, baseDir, source: path })
   return await store.baseChange(
     { change: how.reset ? `reset to the config file ${path}: admin API changes dropped` : `reloaded the config file ${path}`, via: how.via, expected: how.expected },
     { base: parseConfigText(text, path), source: 'file', fileSha256: sha256(text), config, keepOverrides: !how.reset })

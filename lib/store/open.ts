@@ -1,7 +1,6 @@
-import { readFile, rename } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { rename } from 'node:fs/promises'
 import type { GatewayConfig } from '../config/types.js'
-import { ConfigError, loadConfigText, loadConfigValue, parseConfigText } from '../config/load.js'
+import { ConfigError, loadConfigText, loadConfigValue, parseConfigText, readConfigFile } from '../config/load.js'
 import { fsReason } from '../config/fields.js'
 import { applyOverrides, countOverrides } from './overrides.js'
 import { FileStateStore, sha256 } from './state-file.js'
@@ -32,14 +31,8 @@ export interface OpenedStore {
  * An invalid config file is a ConfigError, as without a store.
  */
 export async function openStore (configPath: string, env: NodeJS.ProcessEnv): Promise<OpenedStore> {
-  const file = resolve(configPath)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${fsReason(err)}` }], configPath)
-  }
-  const opts = { env, baseDir: dirname(file), source: configPath }
+  const { text, baseDir } = readConfigFile(configPath)
+  const opts = { env, baseDir, source: configPath }
   const fileConfig = loadConfigText(text, opts)
   const raw = parseConfigText(text, configPath)
   const fileSha256 = sha256(text)
