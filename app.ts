@@ -15,6 +15,7 @@ import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
 import storePlugin from './plugins/store.js'
+import { GATEWAY_VERSION } from './lib/version.js'
 import type { OpenedStore } from './lib/store/open.js'
 import type { WorkersView } from './routes/admin-workers.js'
 import type { RateStore } from './lib/traffic/rate-counters.js'
@@ -74,7 +75,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(proxyPlugin)
   await app.register(connectionsPlugin, { serve: opts.workers === undefined })
   await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: opts.rateStore, serve: opts.workers === undefined })
-  await app.register(storePlugin, { opened: opts.store })
+  await app.register(storePlugin, { opened: opts.store, version: GATEWAY_VERSION })
   await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app
 }

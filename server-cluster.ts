@@ -63,6 +63,7 @@ export async function runPrimary (opts: PrimaryOptions): Promise<void> {
     process.exitCode = 1
     return
   }
+  app.fleet?.listening({ address: `${config.listen[0].host}:${ports[0]}`, admin: `${config.admin.host}:${portOf(app.adminServer.server)}` })
   app.log.info({ config: opts.configPath, pools: Object.keys(config.pools), port: ports[0], ports, adminPort: portOf(app.adminServer.server), workers: config.workers.count }, 'gateway ready')
   reloadOnSighup(app, opts.configPath)
   shutdownOnSignals(app, { timeoutMs: config.shutdown.timeout + PRIMARY_GRACE_MS, logger, before: async () => { await workers.stop() } })

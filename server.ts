@@ -77,6 +77,7 @@ async function main (argv: string[]): Promise<void> {
     return
   }
   const ports = app.traffic.servers().map(portOf)
+  app.fleet?.listening({ address: `${config.listen[0].host}:${ports[0]}`, admin: `${config.admin.host}:${portOf(app.adminServer.server)}` })
   app.log.info({ config: path, pools: Object.keys(config.pools), port: ports[0], ports, adminPort: portOf(app.adminServer.server) }, 'gateway ready')
   reloadOnSighup(app, path)
   shutdownOnSignals(app, { timeoutMs: config.shutdown.timeout, logger })

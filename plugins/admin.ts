@@ -62,14 +62,18 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   // The config routes sit in their own scope (text bodies), behind the same token.
   await admin.register(async (scope) => {
     if (cfg.admin.token !== '') scope.addHook('onRequest', tokenCheck(cfg.admin.token))
-    await scope.register(adminConfigRoutes, { store: app.configStore, configPath: opts.configPath })
+    await scope.register(adminConfigRoutes, { store: app.configStore, configPath: opts.configPath, fleet: app.fleet })
   })
   await admin.register(adminTlsRoutes, { certificates: app.traffic.certificates, token: cfg.admin.token })
   admin.get('/healthz', async () => ({ status: 'ok' }))
   admin.get('/readyz', async (_req, reply) => {
     const pools = [...app.pools.values()].map((p) => ({ pool: p.name, ready: p.readyCount(), backends: p.backends.length }))
     const ready = pools.every((p) => p.ready > 0)
-    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', pools })
+    // The store does not decide readiness: a gateway cut off from etcd keeps serving its last
+    // config (pulling every instance out of rotation when etcd fails would be an outage); it is said here.
+    const s = app.configStore
+    const store = { connected: s.connected, revision: s.revision, behind: s.behind, ...(s.refusedRemote === undefined ? {} : { refused: s.refusedRemote }) }
+    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', pools, store })
   })
   app.decorate('adminServer', admin)
   // Reload ("admin" participant): the admin listener and its token are set up once.

@@ -9,12 +9,15 @@ import { replyError } from '../lib/http/error-reply.js'
 import type { ConfigState } from '../lib/store/config-state.js'
 import { applyConfigFile } from '../lib/store/file-reload.js'
 import { etagOf, expectedRevision } from './revision.js'
+import type { Fleet } from '../plugins/store.js'
 
 export interface AdminConfigRoutesOptions {
   /** The config's owner: what is in force, its revision and history, and every change. */
   store: ConfigState
   /** The config file the gateway was started with; relative paths in a posted config resolve against its folder. */
   configPath: string | undefined
+  /** A fleet store's members (etcd); undefined: this gateway alone. */
+  fleet: Fleet | undefined
 }
 
 /**
@@ -60,6 +63,19 @@ export default async function adminConfigRoutes (app: FastifyInstance, opts: Adm
   app.get('/admin/config/store', { schema: { summary: 'Where the config is kept, whether it can be written, and the admin API changes kept on top of the config document' } },
     async () => ({ revision: store.revision, store: store.where, connected: store.connected, document: store.baseSource(), overrides: store.overrides() }))
 
+  app.get('/admin/cluster', { schema: { summary: 'The gateways of the fleet that are alive (registered under a lease in etcd); this one alone with the file store' } },
+    async () => {
+      const self = { revision: store.revision, store: store.where, connected: store.connected, behind: store.behind }
+      if (opts.fleet === undefined) return { ...self, instance: null, members: [] }
+      let members
+      try {
+        members = await opts.fleet.members()
+      } catch (err) {
+        throw new GatewayError('GW_FLEET_UNAVAILABLE', ['etcd does not answer'], err)
+      }
+      return { ...self, instance: opts.fleet.instance, members }
+    })
+
   const baseDir = opts.configPath === undefined ? process.cwd() : dirname(opts.configPath)
   /** Runs `fn`; a ConfigError becomes 400 with every issue, and nothing is applied. A result with a revision sets the ETag. */
   const configResult = async (reply: FastifyReply, fn: () => Promise<object>): Promise<unknown> => {
@@ -84,7 +100,7 @@ export default async function adminConfigRoutes (app: FastifyInstance, opts: Adm
     async (req, reply) => await configResult(reply, async () => {
       const posted = postedDocument(bodyText(req.body), expectedRevision(req), baseDir)
       return await store.baseChange({ change: 'config put through the admin API', via: 'admin', expected: posted.expected },
-        { base: posted.base, source: 'api', config: posted.config, keepOverrides: true })
+        { raw: posted.base, source: 'api', keepOverrides: true, local: 'keep' })
     }))
 
   const fromFile = (reset: boolean) => async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {

@@ -96,6 +96,13 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
   // both pass it; the pool changes only after the change is saved; the answer carries the
   // revision it produced (body `revision`, ETag).
   const missing = (pool: BackendPool, id: string): GatewayError => new GatewayError('GW_ADMIN_NOT_FOUND', [`pool "${pool.name}" has no backend "${id}"`])
+  // The pool as it is in the store's turn: a change another gateway of the fleet made meanwhile
+  // (etcd) may have been applied first, replacing the pool object the route looked up.
+  const live = (pool: BackendPool): BackendPool => {
+    const now = pools.get(pool.name)
+    if (now === undefined) throw new GatewayError('GW_ADMIN_NOT_FOUND', [`no pool "${pool.name}" any more`])
+    return now
+  }
 
   app.post<{ Params: Static<typeof PoolParams>, Body: Static<typeof NewBackend> }>('/admin/pools/:pool/backends',
     { schema: { params: PoolParams, body: NewBackend, summary: 'Add a backend (201)', response: { 201: BackendChanged } } },
@@ -114,12 +121,12 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
       const { revision, result } = await store.backendChange(
         { change: `added backend ${pool.name}/${id} (${parsed.url}, weight ${added.weight})`, via: 'admin', expected: expectedRevision(req) },
         (ov) => {
-          if (pool.find(id) !== undefined) throw new GatewayError('GW_ADMIN_CONFLICT', [`pool "${pool.name}" already has a backend "${id}"`])
+          if (live(pool).find(id) !== undefined) throw new GatewayError('GW_ADMIN_CONFLICT', [`pool "${pool.name}" already has a backend "${id}"`])
           return withAdded(ov, pool.name, added)
         },
         () => {
-          pool.addBackend({ ...added, enabled: true, drain: false })
-          return pool.snapshot().find((b) => b.id === id)!
+          live(pool).addBackend({ ...added, enabled: true, drain: false })
+          return live(pool).snapshot().find((b) => b.id === id)!
         })
       return await sendRevision(reply.code(201), revision, result)
     })
@@ -135,13 +142,13 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
       const { revision, result } = await store.backendChange(
         { change: `changed backend ${pool.name}/${id}: ${what}`, via: 'admin', expected: expectedRevision(req) },
         (ov) => {
-          if (pool.find(id) === undefined) throw missing(pool, id)
+          if (live(pool).find(id) === undefined) throw missing(pool, id)
           return withSet(ov, pool.name, id, { ...(weight === undefined ? {} : { weight }), ...(enabled === undefined ? {} : { enabled }) })
         },
         () => {
-          if (weight !== undefined) pool.setWeight(id, weight)
-          if (enabled !== undefined) pool.setEnabled(id, enabled)
-          return pool.snapshot().find((b) => b.id === id)!
+          if (weight !== undefined) live(pool).setWeight(id, weight)
+          if (enabled !== undefined) live(pool).setEnabled(id, enabled)
+          return live(pool).snapshot().find((b) => b.id === id)!
         })
       return await sendRevision(reply, revision, result)
     })
@@ -155,12 +162,12 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
       const { revision, result } = await store.backendChange(
         { change: `drained backend ${pool.name}/${id}`, via: 'admin', expected: expectedRevision(req) },
         (ov) => {
-          if (pool.find(id) === undefined) throw missing(pool, id)
+          if (live(pool).find(id) === undefined) throw missing(pool, id)
           return withSet(ov, pool.name, id, { drain: true })
         },
         () => {
-          void pool.drain(id)
-          return pool.snapshot().find((b) => b.id === id)!
+          void live(pool).drain(id)
+          return live(pool).snapshot().find((b) => b.id === id)!
         })
       return await sendRevision(reply.code(202), revision, result)
     })
@@ -174,11 +181,11 @@ export default async function adminRoutes (app: FastifyInstance, opts: AdminRout
       const { revision } = await store.backendChange(
         { change: `removed backend ${pool.name}/${id}`, via: 'admin', expected: expectedRevision(req) },
         (ov) => {
-          if (pool.find(id) === undefined) throw missing(pool, id)
+          if (live(pool).find(id) === undefined) throw missing(pool, id)
           return withRemoved(ov, pool.name, id)
         },
         () => {
-          pool.removeBackend(id).catch((err: unknown) => { app.log.error({ err, pool: pool.name, backend: id }, 'removing backend failed') })
+          live(pool).removeBackend(id).catch((err: unknown) => { app.log.error({ err, pool: pool.name, backend: id }, 'removing backend failed') })
         })
       return await sendRevision(reply.code(202), revision, { pool: pool.name, backend: id, removing: true })
     })

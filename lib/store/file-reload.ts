@@ -17,8 +17,9 @@ export interface FileChange {
  */
 export async function applyConfigFile (store: ConfigState, path: string, env: NodeJS.ProcessEnv, how: FileChange): Promise<BaseChangeResult> {
   const { text, baseDir } = readConfigFile(path)
-  const config = loadConfigText(text, { env, baseDir, source: path })
+  // Loaded here first for its issues with line numbers; the store loads the document again itself.
+  loadConfigText(text, { env, baseDir, source: path })
   return await store.baseChange(
     { change: how.reset ? `reset to the config file ${path}: admin API changes dropped` : `reloaded the config file ${path}`, via: how.via, expected: how.expected },
-    { base: parseConfigText(text, path), source: 'file', fileSha256: sha256(text), config, keepOverrides: !how.reset })
+    { raw: parseConfigText(text, path), source: 'file', fileSha256: sha256(text), keepOverrides: !how.reset, local: 'replace' })
 }

@@ -5,6 +5,9 @@ import { fsReason } from '../config/fields.js'
 import { applyOverrides, countOverrides } from './overrides.js'
 import { FileStateStore, sha256 } from './state-file.js'
 import type { HistoryEntry, StateStore, StoredState } from './types.js'
+import { wholeDocuments, type Documents } from './documents.js'
+import type { EtcdClient } from './etcd-client.js'
+import { openEtcdStore } from './open-etcd.js'
 
 /** What the start decided: the state in force (saved, unless the store could not be written), and why. */
 export interface OpenedStore {
@@ -14,6 +17,12 @@ export interface OpenedStore {
   base: GatewayConfig
   /** What the gateway serves: the base with the overrides applied. */
   config: GatewayConfig
+  /** How documents split and load (the file store: whole; etcd: shared and local sections). */
+  documents: Documents
+  /** This gateway's local sections (etcd), or undefined. */
+  local: unknown
+  /** A fleet store: its client and where the fleet's keys are (membership, GET /admin/cluster). */
+  fleet?: { client: EtcdClient, prefix: string, leaseTtl: number }
   /** For the log, in order: what was resumed, seeded or fell back, and anything dropped. */
   notes: Array<{ level: 'info' | 'warn' | 'error', msg: string, [k: string]: unknown }>
 }
@@ -37,6 +46,7 @@ export async function openStore (configPath: string, env: NodeJS.ProcessEnv): Pr
   const raw = parseConfigText(text, configPath)
   const fileSha256 = sha256(text)
   const cfg = fileConfig.store
+  if (cfg.etcd !== undefined) return await openEtcdStore({ cfg: cfg.etcd, raw, fileSha256, load: opts, instance: cfg.instance, history: cfg.history })
   const store = new FileStateStore(cfg.file.path)
   const notes: OpenedStore['notes'] = []
   const entry = (revision: number, change: string): HistoryEntry => ({ revision, time: new Date().toISOString(), change, instance: cfg.instance, via: 'start', token: null })
@@ -93,7 +103,7 @@ export async function openStore (configPath: string, env: NodeJS.ProcessEnv): Pr
       notes.push({ level: 'error', msg: `config store: cannot write ${cfg.file.path} (${fsReason(err)}): the gateway serves this config, but admin changes are refused until it can be written; set store.file.path to a writable place` })
     }
   }
-  return { store, state, base, config: applied.config, notes }
+  return { store, state, base, config: applied.config, notes, documents: wholeDocuments(opts), local: undefined }
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { FastifyBaseLogger } from 'fastify'
+
 /**
  * What the config store keeps (docs/config-store.md): the config document the gateway was last
  * given (the YAML file or PUT /admin/config, as parsed: `${VAR}` placeholders stay unresolved,
@@ -59,7 +61,7 @@ export interface StoredState {
   history: HistoryEntry[]
 }
 
-/** Where a config store keeps StoredState: the file store now, etcd for fleets (issue 16). */
+/** Where a config store keeps StoredState: a file (the default), memory, or etcd (fleets). */
 export interface StateStore {
   /** Where it is, for messages ("file /etc/gw/gateway-state.json"). */
   readonly where: string
@@ -68,8 +70,26 @@ export interface StateStore {
    * (truncated, corrupt) is reported in `problems` and the next good copy is used, if any.
    */
   load: () => Promise<{ state: StoredState | undefined, from: string, problems: string[] }>
-  /** Writes `state` so that a crash at any point leaves the previous or the new one. Throws on failure. */
+  /**
+   * Writes `state` so that a crash at any point leaves the previous or the new one. Throws on
+   * failure; a shared store throws StoreConflict when another writer moved it on first.
+   */
   save: (state: StoredState) => Promise<void>
-  /** Whether the last save worked, true before any (gateway_config_store_connected). */
+  /** Whether the store can be written: the last save worked (file), or etcd answers (etcd). */
   readonly connected: boolean
+  /** Shared stores only: starts following changes written by other gateways (`remote` gets each). */
+  follow?: (remote: (state: StoredState) => void, log: FastifyBaseLogger) => void
+  /** Shared stores only: the newest revision seen in the store (gateway_config_store_behind). */
+  readonly latest?: number
+  /** Shared stores only: `state` is now in force here (kept as the local last-known-good copy). */
+  applied?: (state: StoredState) => void
+  close?: () => Promise<void>
+}
+
+/** A shared store was moved on by another writer: `current` is what it holds now. */
+export class StoreConflict extends Error {
+  constructor (readonly current: StoredState) {
+    super(`the store moved on to revision ${current.revision}`)
+    this.name = 'StoreConflict'
+  }
 }
