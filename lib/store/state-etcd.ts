@@ -140,6 +140,7 @@ export class EtcdStateStore implements StateStore {
         }, signal, () => {
           this.restartWatch = undefined
           backoff = BACKOFF_MIN_MS
+          this.log?.debug({ from: this.watchFrom }, 'watching the fleet config in etcd')
           this.setConnected(true)
         })
         if (end.why === 'compacted') {

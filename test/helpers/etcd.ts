@@ -3,7 +3,10 @@
 // test can take etcd away and bring it back. `ETCD_BIN` overrides the binary; where there is
 // none, `etcdMissing` says so and the fleet tests skip (.ci/run installs etcd-server).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Test } from 'tap'
 import { EtcdClient } from '../../lib/store/etcd-client.js'
 import { waitFor } from './wait.js'
@@ -37,7 +40,8 @@ export interface TestEtcd {
 }
 
 export async function startEtcd (t: Test): Promise<TestEtcd> {
-  const dir = t.testdir()
+  // Its own temp dir, not t.testdir(): tap empties that dir each time a test calls testdir() again.
+  const dir = mkdtempSync(join(tmpdir(), 'ub-etcd-'))
   const [client, peer] = [await freePort(), await freePort()]
   const url = `http://127.0.0.1:${client}`
   let child: ChildProcess | undefined
@@ -72,6 +76,7 @@ export async function startEtcd (t: Test): Promise<TestEtcd> {
   t.teardown(async () => {
     await stop()
     await c.close()
+    rmSync(dir, { recursive: true, force: true })
   })
   return { url, client: c, stop, start, log: () => out }
 }
