@@ -78,6 +78,8 @@ export const codes = {
     'The config is at revision %s, not %s (If-Match): read it again and retry the change on the new revision'),
   GW_STORE_UNAVAILABLE: def('GW_STORE_UNAVAILABLE', 503, 'internal', true,
     'The config store cannot be written (%s); nothing was changed, and the gateway keeps serving its config'),
+  GW_CONFIG_BEHIND: def('GW_CONFIG_BEHIND', 409, 'downstream', false,
+    'This gateway could not apply the fleet config at revision %s (%s), so it takes no config change until it can; make the change on another gateway of the fleet, or fix this one (its log says why)'),
   GW_FLEET_UNAVAILABLE: def('GW_FLEET_UNAVAILABLE', 503, 'internal', true,
     'The fleet store cannot be read (%s): the member list is unknown for now; this gateway keeps serving'),
   GW_CONFIG_INVALID: def('GW_CONFIG_INVALID', 400, 'internal', false,

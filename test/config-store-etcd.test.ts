@@ -37,8 +37,8 @@ pools:
     backends:
 ${backends.map((b) => `      - url: ${b.url}\n`).join('')}`
 
-async function start (t: Test, name: string, path: string): Promise<Gw> {
-  const r = run(['--config', path])
+async function start (t: Test, name: string, path: string, env: NodeJS.ProcessEnv = {}): Promise<Gw> {
+  const r = run(['--config', path], env)
   t.teardown(async () => {
     if (r.child.exitCode !== null || r.child.signalCode !== null) return
     r.child.kill('SIGCONT')
@@ -81,7 +81,8 @@ async function fleetTests (): Promise<void> {
       const dir = join(root, name)
       mkdirSync(dir, { recursive: true })
       // Every file names backend a only: the first gateway seeds etcd, the others follow it.
-      gws.push(await start(t, name, configFile(dir, yamlOf(name, dir, etcd.url, [a]))))
+      // Only gateway 1 has ONLY set: a fleet config that needs it loads there and nowhere else.
+      gws.push(await start(t, name, configFile(dir, yamlOf(name, dir, etcd.url, [a])), name === 'gw1' ? { ONLY: String(a.port) } : {}))
     }
     const [g1, g2, g3] = gws
     t.ok(logged(g1, /etcd was empty: seeded it/), 'the first gateway seeds etcd')
@@ -193,6 +194,24 @@ async function fleetTests (): Promise<void> {
       await waitFor(() => logged(g2, /compacted the revisions this gateway had not seen/), { message: 'gateway 2 said it read the config whole', seen: () => g2.r.lines.filter((l) => l.msg !== 'access').slice(-6).map((l) => l.msg) })
       const w = (await call(g2, 'GET', '/admin/pools/web')).json.backends.find((x: Json) => x.id === `127.0.0.1:${b.port}`).weight
       t.equal(w, 6)
+    })
+
+    await t.test('a gateway that cannot apply the fleet revision refuses writes instead of overwriting it', async (t) => {
+      const put = await call(g1, 'PUT', '/admin/config', { pools: { web: { backends: [{ url: 'http://127.0.0.1:${ONLY}' }, { url: b.url }] } } })
+      t.equal(put.status, 200, 'gateway 1 (which has ONLY) takes it')
+      t.equal(put.json.revision, 10)
+      await waitFor(async () => (await call(g2, 'GET', '/readyz')).json.store.refused?.revision === 10, { message: 'gateway 2 says it refused revision 10' })
+      t.equal(await revisionOf(g2), 9, 'gateway 2 keeps serving revision 9')
+      const w = await call(g2, 'PATCH', `/admin/pools/web/backends/127.0.0.1:${b.port}`, { weight: 9 })
+      t.equal(w.status, 409)
+      t.equal(w.json.error, 'GW_CONFIG_BEHIND')
+      const stored = parseState((await etcd.client.get(KEY)).kv!.value)
+      t.equal(typeof stored === 'object' && stored.revision, 10, 'etcd still holds revision 10')
+      const fixed = await call(g1, 'PUT', '/admin/config', { pools: { web: { backends: [{ url: a.url }, { url: b.url }] } } })
+      t.equal(fixed.json.revision, 11)
+      await waitFor(async () => await revisionOf(g2) === 11, { message: 'gateway 2 applied revision 11' })
+      t.equal((await call(g2, 'GET', '/readyz')).json.store.refused, undefined, 'and no longer says it refused one')
+      t.equal((await call(g2, 'PATCH', `/admin/pools/web/backends/127.0.0.1:${b.port}`, { weight: 9 })).status, 200, 'and takes writes again')
     })
 
     await t.test('a gateway killed leaves the member list within the lease TTL', async (t) => {

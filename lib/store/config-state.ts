@@ -205,6 +205,7 @@ export class ConfigState {
   }
 
   private check (o: ChangeOrigin): void {
+    if (this.refused !== undefined) throw new GatewayError('GW_CONFIG_BEHIND', [this.refused.revision, this.refused.reason])
     if (o.expected !== undefined && o.expected !== this.state.revision) {
       throw new GatewayError('GW_CONFIG_REVISION_MOVED', [this.state.revision, o.expected])
     }

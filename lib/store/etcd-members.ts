@@ -69,6 +69,7 @@ export class Membership {
       }
       this.contact(true)
     } catch (err) {
+      if (this.closed) return // a renewal cut short by the shutdown says nothing about etcd
       if (err instanceof EtcdRefused && /lease not found/i.test(err.message)) this.lease = ''
       this.contact(false)
     }

@@ -42,7 +42,14 @@ export function parseState (text: string): StoredState | string {
 export class EtcdStateStore implements StateStore {
   readonly where: string
   private ok = true
+  /**
+   * The mod revision of the state in force here: writes compare against it, not against the
+   * newest one seen, so a state seen but not applied yet (queued, or refused here) is never
+   * overwritten by a write made on top of an older one.
+   */
   private modRevision = 0
+  /** Mod revisions of the states seen, by their revision, until applied (a few at most). */
+  private readonly seen = new Map<number, number>()
   private watchFrom = 0
   private newest = 0
   private readonly stop = new AbortController()
@@ -66,10 +73,9 @@ export class EtcdStateStore implements StateStore {
       this.modRevision = 0
       return { state: undefined, from: this.where, problems: [] }
     }
-    this.modRevision = kv.modRevision
     const state = parseState(kv.value)
     if (typeof state === 'string') return { state: undefined, from: this.where, problems: [`${this.key}: ${state}`] }
-    this.newest = Math.max(this.newest, state.revision)
+    this.saw(state, kv.modRevision)
     return { state, from: this.where, problems: [] }
   }
 
@@ -82,12 +88,14 @@ export class EtcdStateStore implements StateStore {
     }
     const current = r.current === undefined ? undefined : parseState(r.current.value)
     if (current === undefined || typeof current === 'string') throw new Error(`etcd key ${this.key} was deleted or overwritten with something else (${current ?? 'deleted'}): push a config with the CLI (docs/config-store.md)`)
-    this.modRevision = r.current!.modRevision
-    this.newest = Math.max(this.newest, current.revision)
+    this.saw(current, r.current!.modRevision)
     throw new StoreConflict(current)
   }
 
   applied (state: StoredState): void {
+    const mod = this.seen.get(state.revision)
+    if (mod !== undefined) this.modRevision = mod
+    for (const r of this.seen.keys()) if (r <= state.revision) this.seen.delete(r)
     this.snapshot.save(state).catch((err: unknown) => { this.log?.warn({ err, snapshot: this.snapshot.where }, 'the local snapshot of the etcd config could not be written') })
   }
 
@@ -128,13 +136,12 @@ export class EtcdStateStore implements StateStore {
               this.log?.error({ key: this.key }, 'the config key was deleted from etcd: this gateway keeps its config; push one with the CLI')
               continue
             }
-            this.modRevision = e.kv.modRevision
             const state = parseState(e.kv.value)
             if (typeof state === 'string') {
               this.log?.error({ key: this.key, problem: state }, 'etcd holds something that is not a config state: ignored')
               continue
             }
-            this.newest = Math.max(this.newest, state.revision)
+            this.saw(state, e.kv.modRevision)
             remote(state)
           }
         }, signal, () => {
@@ -159,6 +166,13 @@ export class EtcdStateStore implements StateStore {
     }
   }
 
+  private saw (state: StoredState, modRevision: number): void {
+    this.newest = Math.max(this.newest, state.revision)
+    this.seen.set(state.revision, modRevision)
+    // Bounded: a gateway that refuses revision after revision keeps only the latest few.
+    if (this.seen.size > 16) this.seen.delete(this.seen.keys().next().value!)
+  }
+
   private async reach<T>(fn: () => Promise<T>): Promise<T> {
     try {
       const r = await fn()
@@ -171,7 +185,7 @@ export class EtcdStateStore implements StateStore {
   }
 
   private setConnected (ok: boolean, err?: unknown): void {
-    if (ok === this.ok) return
+    if (ok === this.ok || this.stop.signal.aborted) return
     this.ok = ok
     if (ok) this.log?.info({ store: this.where }, 'etcd is reachable again: following the fleet config')
     else this.log?.error({ store: this.where, reason: (err as Error | undefined)?.message }, 'etcd is unreachable: serving the last applied config; admin changes are refused until it is back')
