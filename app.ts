@@ -16,6 +16,8 @@ import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
 import storePlugin from './plugins/store.js'
 import { GATEWAY_VERSION } from './lib/version.js'
+import { RedisRateStore } from './lib/traffic/rate-redis.js'
+import { watchRedisRates } from './plugins/rate-redis-metrics.js'
 import type { OpenedStore } from './lib/store/open.js'
 import type { WorkersView } from './routes/admin-workers.js'
 import type { RateStore } from './lib/traffic/rate-counters.js'
@@ -40,7 +42,11 @@ export interface BuildOptions {
    * primary binds no client or tcp listener, at start or on reload: its workers do.
    */
   workers?: WorkersView
-  /** In a worker process: the rate limiter counts in the primary. */
+  /**
+   * Where the rate limiter counts: in a worker process, the primary; in the primary, what its
+   * workers count in. Default: Redis with store.redis (lib/traffic/rate-redis.ts), else this
+   * process's counters.
+   */
   rateStore?: RateStore
   /** The config store server.ts opened (lib/store/open.ts); default: one in memory. */
   store?: OpenedStore
@@ -72,9 +78,11 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(poolsPlugin, { ...opts.pools, deps: { ...opts.pools?.deps, customAlgorithms: modules.algorithms, ...(opts.worker === true ? { ejections: 'primary' as const } : {}) } })
   await app.register(healthPlugin, { probe: opts.worker !== true })
   await app.register(metricsPlugin)
+  const rates = opts.rateStore ?? (config.store.redis !== undefined && opts.worker !== true ? new RedisRateStore({ ...config.store.redis, timeoutMs: config.store.redis.timeout, logger: app.log }) : undefined)
+  if (rates instanceof RedisRateStore) watchRedisRates(app, rates)
   await app.register(proxyPlugin)
   await app.register(connectionsPlugin, { serve: opts.workers === undefined })
-  await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: opts.rateStore, serve: opts.workers === undefined })
+  await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: rates, serve: opts.workers === undefined })
   await app.register(storePlugin, { opened: opts.store, version: GATEWAY_VERSION })
   await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app

@@ -13,6 +13,7 @@ import { reloadOnSighup, shutdownOnSignals } from './lib/signals.js'
 import { WorkerSet } from './lib/cluster/primary.js'
 import { WorkerAgent } from './lib/cluster/worker.js'
 import { RemoteRateStore } from './lib/cluster/rate-store.js'
+import { RedisRateStore } from './lib/traffic/rate-redis.js'
 import { applyShared } from './lib/cluster/pool-sync.js'
 import { WORKER_ENV, type FromWorker, type ToWorker } from './lib/cluster/messages.js'
 import type { FastifyInstance } from 'fastify'
@@ -40,7 +41,10 @@ export async function runPrimary (opts: PrimaryOptions): Promise<void> {
   const { config, logger } = opts
   // The worker set and the app refer to each other: the app is built with the set's view.
   const ref: { app?: FastifyInstance } = {}
+  // With store.redis the workers' rate limits count in Redis, through the primary (one connection).
+  const rates = config.store.redis === undefined ? undefined : new RedisRateStore({ ...config.store.redis, timeoutMs: config.store.redis.timeout, logger: logger.child({ role: 'primary' }) })
   const workers = new WorkerSet({
+    rates,
     count: config.workers.count,
     logger: logger.child({ role: 'primary' }),
     configPath: opts.configPath,
@@ -48,7 +52,7 @@ export async function runPrimary (opts: PrimaryOptions): Promise<void> {
     pools: () => ref.app!.pools,
     onRestart: () => { ref.app?.gatewayMetrics.prometheus.workerRestarts.inc() }
   })
-  const app = await buildApp(config, { logger, configPath: opts.configPath, modules: opts.modules, workers, store: opts.store })
+  const app = await buildApp(config, { logger, configPath: opts.configPath, modules: opts.modules, workers, store: opts.store, rateStore: rates })
   ref.app = app
   app.reload.register(workers.participant())
   let ports: number[]

@@ -16,7 +16,10 @@ const FROM_PRIMARY = new Set([
   'gateway_worker_restarts_total',
   'gateway_tls_certificate_expiry_timestamp_seconds',
   'gateway_config_revision',
-  'gateway_config_store_connected'
+  'gateway_config_store_connected',
+  'gateway_config_store_behind',
+  'gateway_rate_limit_store_connected',
+  'gateway_rate_limit_fallback_total'
 ])
 
 /**

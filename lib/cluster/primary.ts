@@ -7,7 +7,7 @@ import { ConfigError, type ConfigIssue } from '../config/issues.js'
 import { WORKER_ENV, type FromWorker, type PoolCounters, type SharedBackendState, type ToWorker } from './messages.js'
 import { sharedStateOf, sumCounters } from './pool-sync.js'
 import type { MetricsJson } from './metrics.js'
-import { RateCounters } from '../traffic/rate-counters.js'
+import { RateCounters, type RateStore } from '../traffic/rate-counters.js'
 import { RetiredTotals } from './retired.js'
 
 export interface WorkerSetDeps {
@@ -20,6 +20,8 @@ export interface WorkerSetDeps {
   pools: () => ReadonlyMap<string, BackendPool>
   /** Counts replacements (gateway_worker_restarts_total). */
   onRestart?: () => void
+  /** Where the workers' rate limits count: default counters in the primary; Redis with store.redis. */
+  rates?: RateStore
 }
 
 /** One worker as GET /admin/workers shows it. */
@@ -73,7 +75,7 @@ export class WorkerSet {
   private readonly dirty = new Set<string>()
   private seq = 0
   /** Every worker's rate-limit counts (lib/cluster/rate-store.ts). */
-  private readonly rates = new RateCounters()
+  private readonly rates: RateStore
   private readonly retired = new RetiredTotals()
   private stopping = false
   private firstStart: { resolve: (ports: number[]) => void, reject: (e: Error) => void } | undefined
@@ -86,6 +88,7 @@ export class WorkerSet {
     // dies (measured with SCHED_RR: a connection handed to a worker killed at that moment hung
     // open, neither answered nor closed). docs/workers.md has the measurements.
     cluster.schedulingPolicy = cluster.SCHED_NONE
+    this.rates = deps.rates ?? new RateCounters()
     for (let n = 1; n <= deps.count; n++) this.slots.push({ n, proc: undefined, state: 'waiting', startedAt: 0, restarts: 0, crashes: 0, startConfig: undefined, timer: undefined, lastCounters: undefined, lastMetrics: undefined })
   }
 

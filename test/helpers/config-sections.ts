@@ -24,7 +24,7 @@ import { SHUTDOWN_DEFAULTS } from '../../lib/config/sections/shutdown.js'
 import { WEBSOCKET_DEFAULTS } from '../../lib/config/sections/websocket.js'
 import { TCP_DEFAULTS } from '../../lib/config/sections/tcp.js'
 import { WORKERS_DEFAULTS } from '../../lib/config/sections/workers.js'
-import { STORE_DEFAULTS, STORE_ETCD_DEFAULTS, STORE_FILE_DEFAULTS } from '../../lib/config/sections/store.js'
+import { STORE_DEFAULTS, STORE_ETCD_DEFAULTS, STORE_FILE_DEFAULTS, STORE_REDIS_DEFAULTS } from '../../lib/config/sections/store.js'
 
 export const DEFAULTS_CONSTANTS: Readonly<Record<string, object>> = {
   LISTEN_DEFAULTS,
@@ -46,7 +46,8 @@ export const DEFAULTS_CONSTANTS: Readonly<Record<string, object>> = {
   WORKERS_DEFAULTS,
   STORE_DEFAULTS,
   STORE_FILE_DEFAULTS,
-  STORE_ETCD_DEFAULTS
+  STORE_ETCD_DEFAULTS,
+  STORE_REDIS_DEFAULTS
 }
 
 export interface Section {
@@ -80,7 +81,8 @@ export const SECTIONS: readonly Section[] = [
   { docs: 'workers', schema: 'workers', defaults: WORKERS_DEFAULTS },
   { docs: 'store', schema: 'store', defaults: STORE_DEFAULTS },
   { docs: 'store.file', schema: 'store.file', defaults: STORE_FILE_DEFAULTS },
-  { docs: 'store.etcd', schema: 'store.etcd', defaults: STORE_ETCD_DEFAULTS }
+  { docs: 'store.etcd', schema: 'store.etcd', defaults: STORE_ETCD_DEFAULTS },
+  { docs: 'store.redis', schema: 'store.redis', defaults: STORE_REDIS_DEFAULTS }
 ]
 
 export function isMapping (v: unknown): v is Record<string, unknown> {

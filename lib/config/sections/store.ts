@@ -8,6 +8,8 @@
  *     etcd: { endpoints: [http://10.0.0.5:2379], prefix: /ultrabalancer/prod/, dialTimeout: 2s,
  *             username: gw, password: ${ETCD_PASSWORD}, tls: { caFile, certFile, keyFile },
  *             leaseTtl: 10s, snapshot: ./gateway-etcd-snapshot.json }
+ *     # shared rate-limit counters (with either of the two above):
+ *     redis: { url: redis://10.0.0.6:6379, prefix: "ultrabalancer:ratelimit:", timeout: 200ms }
  *     history: 100          # changes GET /admin/config/history keeps
  *     instance: edge-1      # this gateway's name in the history (default: host name/pid)
  */
@@ -20,6 +22,14 @@ import { closed, Duration, Int, Name } from '../schema-parts.js'
 export const STORE_DEFAULTS = Object.freeze({ history: 100 })
 export const STORE_FILE_DEFAULTS = Object.freeze({ path: 'gateway-state.json' })
 export const STORE_ETCD_DEFAULTS = Object.freeze({ prefix: '/ultrabalancer/', dialTimeout: 2000, leaseTtl: 10_000, snapshot: 'gateway-etcd-snapshot.json' })
+
+export const STORE_REDIS_DEFAULTS = Object.freeze({ prefix: 'ultrabalancer:ratelimit:', timeout: 200 })
+
+const RedisSchema = Type.Object({
+  url: Type.String({ pattern: '^rediss?://', description: 'a Redis URL (redis://[user:password@]host:6379[/db], rediss:// for TLS)' }),
+  prefix: Type.Optional(Type.String({ default: STORE_REDIS_DEFAULTS.prefix })),
+  timeout: Type.Optional(Duration(STORE_REDIS_DEFAULTS.timeout))
+}, closed)
 
 const EtcdSchema = Type.Object({
   endpoints: Type.Array(Type.String({ pattern: '^https?://[^/]+/?$', description: 'an etcd client URL (http://host:2379)' }), { minItems: 1 }),
@@ -35,6 +45,7 @@ const EtcdSchema = Type.Object({
 export const StoreSchema = Type.Object({
   file: Type.Optional(Type.Object({ path: Type.Optional(Name(STORE_FILE_DEFAULTS.path)) }, closed)),
   etcd: Type.Optional(EtcdSchema),
+  redis: Type.Optional(RedisSchema),
   history: Type.Optional(Int(1, 10_000, STORE_DEFAULTS.history)),
   instance: Type.Optional(Name())
 }, closed)
@@ -44,6 +55,8 @@ export interface StoreConfig {
   file: { path: string }
   /** Set: the fleet store in etcd instead of the file (lib/store/open-etcd.ts). */
   etcd?: EtcdStoreConfig
+  /** Set: rate limits count in Redis, shared by every gateway using it (lib/traffic/rate-redis.ts). */
+  redis?: { url: string, prefix: string, timeout: number }
   history: number
   /** This gateway's name in the change history. */
   instance: string
@@ -70,6 +83,9 @@ export function normaliseStore (ctx: Ctx, o: Obj): StoreConfig {
   return {
     file: { path: resolve(ctx.baseDir, str(file, 'path', STORE_FILE_DEFAULTS.path)) },
     ...(isObj(o.etcd) ? { etcd: normaliseEtcd(ctx, o.etcd) } : {}),
+    ...(isObj(o.redis)
+      ? { redis: { url: str(o.redis, 'url', ''), prefix: str(o.redis, 'prefix', STORE_REDIS_DEFAULTS.prefix), timeout: duration(ctx, o.redis, 'timeout', ['store', 'redis'], STORE_REDIS_DEFAULTS.timeout, 1) } }
+      : {}),
     history: int(o, 'history', STORE_DEFAULTS.history),
     instance: str(o, 'instance', `${hostname()}/${process.pid}`)
   }
