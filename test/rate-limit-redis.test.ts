@@ -5,6 +5,7 @@ import t from 'tap'
 import { poolYaml, send, startBackend, startGateway } from './helpers/gateway.js'
 import { redisMissing, startRedis } from './helpers/redis.js'
 import { scrape } from './helpers/metrics.js'
+import { waitFor } from './helpers/wait.js'
 
 const MAX = 5
 
@@ -23,6 +24,8 @@ routes:
     const g1 = await startGateway(t, yaml)
     const g2 = await startGateway(t, yaml)
     const get = async (url: string, client: string): Promise<number> => (await send(url + '/', { headers: { 'x-client': client } })).status
+    // ioredis connects after the start; a count made before that falls back by design (fail-open).
+    for (const g of [g1, g2]) await waitFor(async () => (await scrape(g.app)).value('gateway_rate_limit_store_connected') === 1, { message: 'the gateway is connected to Redis', timeoutMs: 10_000 })
 
     const statuses: number[] = []
     for (let i = 0; i < MAX; i++) statuses.push(await get(i % 2 === 0 ? g1.url : g2.url, 'alice'))
@@ -31,13 +34,12 @@ routes:
     t.equal(await get(g2.url, 'alice'), 429, 'and on gateway 2: the count is the fleet\'s, not each gateway\'s')
     t.equal(await get(g2.url, 'bob'), 200, 'another client has its own count')
 
-    t.equal((await scrape(g1.app)).value('gateway_rate_limit_store_connected'), 1)
-
     await redis.stop()
     const after: number[] = []
     for (let i = 0; i < MAX + 2; i++) after.push(await get(g1.url, 'carol'))
     t.same(after, [...Array(MAX).fill(200), 429, 429], 'Redis gone: gateway 1 still limits, with its own counters')
     t.equal(await get(g2.url, 'carol'), 200, 'gateway 2 counts carol alone: fail-open per gateway')
+    await waitFor(() => g1.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('Redis does not answer')), { message: 'the fallback is logged' })
     const down = g1.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Redis does not answer'))
     t.equal(down.length, 1, 'the fallback is logged once')
     const m = await scrape(g1.app)
