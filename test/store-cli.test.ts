@@ -7,11 +7,11 @@
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { load } from 'js-yaml'
 import { etcdMissing, startEtcd } from './helpers/etcd.js'
+import { deadPort } from './helpers/gateway.js'
 import { repoPath } from './helpers/paths.js'
 import { childEnv } from './helpers/process.js'
 import { openContext, push, runCli, type CliResult } from '../lib/store/cli.js'
@@ -42,17 +42,6 @@ ${backends.map((b) => `      - url: ${b}\n`).join('')}routes:
 `
 
 const SHARED = { pools: { web: { algorithm: 'round-robin', backends: [{ url: 'http://127.0.0.1:9001' }, { url: 'http://127.0.0.1:9002' }] } }, routes: [{ match: { pathPrefix: '/' }, pool: 'web' }] }
-
-async function closedPort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => { resolve(port) })
-    })
-  })
-}
 
 /** `node dist/store-cli.js args`, as users run it. */
 async function spawnCli (args: string[], cwd: string): Promise<CliResult> {
@@ -199,7 +188,7 @@ if (etcdMissing !== undefined) {
 
   t.test('etcd unreachable: exit 2 and one clear line (the real script)', async (t) => {
     const down = join(dir, 'down.yaml')
-    writeFileSync(down, gatewayYaml(`http://127.0.0.1:${await closedPort()}`))
+    writeFileSync(down, gatewayYaml(`http://127.0.0.1:${await deadPort()}`))
     for (const args of [['pull'], ['push', 'fleet.yaml'], ['diff', 'fleet.yaml']]) {
       const r = await spawnCli(['--config', down, ...args], dir)
       t.equal(r.code, 2, args[0])

@@ -43,13 +43,17 @@ export class Membership {
 
   /** Says a new applied revision (written at once when etcd is reachable, else at the next renewal). */
   applied (revision: number): void {
-    this.info = { ...this.info, revision }
-    if (this.lease !== '') this.client.put(this.key, JSON.stringify(this.info), this.lease).catch(() => {})
+    this.update({ revision })
   }
 
   /** The bound addresses, once the listeners are up (port 0 in the config says nothing). */
   listening (where: { address: string, admin: string }): void {
-    this.info = { ...this.info, ...where }
+    this.update(where)
+  }
+
+  /** Changes what the registration says: written at once when registered, else at the next renewal. */
+  private update (change: Partial<MemberInfo>): void {
+    this.info = { ...this.info, ...change }
     if (this.lease !== '') this.client.put(this.key, JSON.stringify(this.info), this.lease).catch(() => {})
   }
 

@@ -124,11 +124,8 @@ export class EtcdStateStore implements StateStore {
       this.restartWatch = restart
       const signal = AbortSignal.any([this.stop.signal, restart.signal])
       try {
-        if (this.watchFrom === 0) {
-          // Started from the local snapshot while etcd was away: read the state whole first.
-          const { state } = await this.load()
-          if (state !== undefined) remote(state)
-        }
+        // Started from the local snapshot while etcd was away: read the state whole first.
+        if (this.watchFrom === 0) await this.resync(remote)
         const end = await this.client.watch(this.key, this.watchFrom, (events) => {
           for (const e of events) {
             this.watchFrom = e.kv.modRevision + 1
@@ -153,8 +150,7 @@ export class EtcdStateStore implements StateStore {
         if (end.why === 'compacted') {
           // The revisions this gateway missed are gone: read the state whole.
           this.log?.warn({ from: this.watchFrom, compactRevision: end.compactRevision }, 'etcd compacted the revisions this gateway had not seen: reading the whole config again')
-          const { state } = await this.load()
-          if (state !== undefined) remote(state)
+          await this.resync(remote)
         }
       } catch (err) {
         if (this.stop.signal.aborted) return
@@ -164,6 +160,12 @@ export class EtcdStateStore implements StateStore {
         await sleep(wait, this.stop.signal)
       }
     }
+  }
+
+  /** Reads the whole state (and the revision to watch from) and hands it on. */
+  private async resync (remote: (state: StoredState) => void): Promise<void> {
+    const { state } = await this.load()
+    if (state !== undefined) remote(state)
   }
 
   private saw (state: StoredState, modRevision: number): void {

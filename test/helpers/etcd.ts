@@ -4,11 +4,11 @@
 // none, `etcdMissing` says so and the fleet tests skip (.ci/run installs etcd-server).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { EtcdClient } from '../../lib/store/etcd-client.js'
+import { deadPort } from './gateway.js'
 import { waitFor } from './wait.js'
 
 const BIN = process.env.ETCD_BIN ?? 'etcd'
@@ -17,17 +17,6 @@ const BIN = process.env.ETCD_BIN ?? 'etcd'
 export const etcdMissing: string | undefined = spawnSync(BIN, ['--version'], { stdio: 'ignore' }).status === 0
   ? undefined
   : `no etcd binary (${BIN}): apt-get install etcd-server (.ci/run does)`
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => { resolve(port) })
-    })
-  })
-}
 
 export interface TestEtcd {
   url: string
@@ -42,7 +31,7 @@ export interface TestEtcd {
 export async function startEtcd (t: Test): Promise<TestEtcd> {
   // Its own temp dir, not t.testdir(): tap empties that dir each time a test calls testdir() again.
   const dir = mkdtempSync(join(tmpdir(), 'ub-etcd-'))
-  const [client, peer] = [await freePort(), await freePort()]
+  const [client, peer] = [await deadPort(), await deadPort()]
   const url = `http://127.0.0.1:${client}`
   let child: ChildProcess | undefined
   let out = ''

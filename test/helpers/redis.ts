@@ -3,10 +3,10 @@
 // says why the tests skip where there is no redis-server (.ci/run installs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
+import { deadPort } from './gateway.js'
 import { waitFor } from './wait.js'
 
 const BIN = process.env.REDIS_BIN ?? 'redis-server'
@@ -15,22 +15,11 @@ export const redisMissing: string | undefined = spawnSync(BIN, ['--version'], { 
   ? undefined
   : `no redis-server binary (${BIN}): apt-get install redis-server (.ci/run does)`
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => { resolve(port) })
-    })
-  })
-}
-
 export interface TestRedis { url: string, stop: () => Promise<void> }
 
 export async function startRedis (t: Test): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'ub-redis-'))
-  const port = await freePort()
+  const port = await deadPort()
   let out = ''
   const child: ChildProcess = spawn(BIN, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
