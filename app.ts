@@ -17,6 +17,7 @@ import adminPlugin from './plugins/admin.js'
 import storePlugin from './plugins/store.js'
 import { GATEWAY_VERSION } from './lib/version.js'
 import { RedisRateStore } from './lib/traffic/rate-redis.js'
+import { SharedHealth } from './lib/store/shared-health.js'
 import { watchRedisRates } from './plugins/rate-redis-metrics.js'
 import type { OpenedStore } from './lib/store/open.js'
 import type { WorkersView } from './routes/admin-workers.js'
@@ -76,14 +77,17 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(configPlugin, { config })
   await app.register(logPlugin)
   await app.register(poolsPlugin, { ...opts.pools, deps: { ...opts.pools?.deps, customAlgorithms: modules.algorithms, ...(opts.worker === true ? { ejections: 'primary' as const } : {}) } })
-  await app.register(healthPlugin, { probe: opts.worker !== true })
+  // Shared health checks need the fleet (etcd): who probes which backend, and the others' results.
+  const fleet = opts.store?.fleet
+  const sharedHealth = fleet === undefined || opts.worker === true ? undefined : new SharedHealth(fleet.client, fleet.prefix, fleet.instance, app.log)
+  await app.register(healthPlugin, { probe: opts.worker !== true, shared: sharedHealth })
   await app.register(metricsPlugin)
   const rates = opts.rateStore ?? (config.store.redis !== undefined && opts.worker !== true ? new RedisRateStore({ ...config.store.redis, timeoutMs: config.store.redis.timeout, logger: app.log }) : undefined)
   if (rates instanceof RedisRateStore) watchRedisRates(app, rates)
   await app.register(proxyPlugin)
   await app.register(connectionsPlugin, { serve: opts.workers === undefined })
   await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: rates, serve: opts.workers === undefined })
-  await app.register(storePlugin, { opened: opts.store, version: GATEWAY_VERSION })
+  await app.register(storePlugin, { opened: opts.store, version: GATEWAY_VERSION, sharedHealth })
   await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app
 }

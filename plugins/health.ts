@@ -8,6 +8,7 @@ import { createUpstream } from '../lib/upstream.js'
 import type { Dispatcher } from 'undici'
 import type { Backend } from '../lib/backend.js'
 import { backendState } from '../lib/pool/state.js'
+import type { PublishedHealth, SharedHealth } from '../lib/store/shared-health.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,6 +41,11 @@ export interface HealthPluginOptions {
    * (lib/cluster/), so the worker's pools take health from it, never from probes of their own.
    */
   probe?: boolean
+  /**
+   * In a fleet: who probes which backend of the pools with `healthCheck.active.shared`, and the
+   * transitions the other gateways publish (lib/store/shared-health.ts).
+   */
+  shared?: SharedHealth
 }
 
 async function healthPlugin (app: FastifyInstance, opts: HealthPluginOptions): Promise<void> {
@@ -47,6 +53,8 @@ async function healthPlugin (app: FastifyInstance, opts: HealthPluginOptions): P
   /** Probe connections of pools with maxConnections, by pool and backend id. */
   let probeDispatchers = new Map<string, Dispatcher>()
   let started = false
+  /** Listeners on `opts.shared` of the wired pools, removed when their checkers stop. */
+  let unsubscribe: Array<() => void> = []
 
   const checkerFor = (pool: BackendPool): HealthChecker | undefined => {
     const active = pool.config.healthCheck.active
@@ -71,7 +79,13 @@ async function healthPlugin (app: FastifyInstance, opts: HealthPluginOptions): P
     // Probes share a backend's connections, except where maxConnections bounds them: a probe
     // queued behind slow requests would time out and mark a merely busy backend unhealthy.
     const limited = (pool.config.circuitBreaker?.maxConnections ?? 0) > 0
+    // Shared checks: this gateway probes only the backends it owns; the others' results come
+    // from their probers through etcd. Ownership moves when the fleet's members change.
+    const shared = opts.shared !== undefined && pool.config.healthCheck.active?.shared === true ? opts.shared : undefined
+    const probed = new Set<string>()
     const probe = (b: Backend, state?: HealthState): void => {
+      if (shared !== undefined && !shared.owns(name, b.id)) return
+      probed.add(b.id)
       const dispatcher = limited ? createUpstream({ id: b.id, url: b.url, weight: 1, enabled: true, drain: false }, { ...pool.config, circuitBreaker: undefined }) : b.dispatcher
       if (limited) probeDispatchers.set(`${name}\u0000${b.id}`, dispatcher)
       checker.add({ id: b.id, url: b.url, dispatcher }, state)
@@ -81,12 +95,32 @@ async function healthPlugin (app: FastifyInstance, opts: HealthPluginOptions): P
     // Backends added or removed at run time (admin API) are probed from then on, or no more.
     pool.events.on('added', (b) => { probe(b) })
     pool.events.on('removed', (b) => {
+      probed.delete(b.id)
       checker.remove(b.id)
       const key = `${name}\u0000${b.id}`
       void probeDispatchers.get(key)?.close()
       probeDispatchers.delete(key)
     })
-    checker.on('transition', (e) => { pool.setHealthy(e.backend, e.to === 'healthy', e.reason) })
+    checker.on('transition', (e) => {
+      pool.setHealthy(e.backend, e.to === 'healthy', e.reason)
+      shared?.publish(name, e.backend, e.to === 'healthy', e.reason)
+    })
+    if (shared !== undefined) {
+      const onOwners = (): void => {
+        for (const b of pool.backends) {
+          const mine = shared.owns(name, b.id)
+          if (mine && !probed.has(b.id)) probe(b, b.healthy ? 'healthy' : 'unhealthy')
+          else if (!mine && probed.has(b.id)) { probed.delete(b.id); checker.remove(b.id) }
+        }
+      }
+      const onRemote = (p: string, id: string, h: PublishedHealth): void => {
+        if (p !== name || probed.has(id) || pool.find(id) === undefined) return
+        pool.setHealthy(id, h.healthy, `${h.reason} (probed by ${h.by})`)
+      }
+      shared.on('owners', onOwners)
+      shared.on('remote', onRemote)
+      unsubscribe.push(() => { shared.off('owners', onOwners); shared.off('remote', onRemote) })
+    }
     checkers.set(name, checker)
     if (started) checker.start()
   }
@@ -95,6 +129,8 @@ async function healthPlugin (app: FastifyInstance, opts: HealthPluginOptions): P
   const stopAll = (): Dispatcher[] => {
     for (const c of checkers.values()) c.stop()
     checkers.clear()
+    for (const u of unsubscribe) u()
+    unsubscribe = []
     const dispatchers = [...probeDispatchers.values()]
     probeDispatchers = new Map()
     return dispatchers

@@ -7,6 +7,7 @@ import { wholeDocuments } from '../lib/store/documents.js'
 import { listMembers, Membership, type MemberInfo } from '../lib/store/etcd-members.js'
 import type { EtcdStateStore } from '../lib/store/state-etcd.js'
 import type { OpenedStore } from '../lib/store/open.js'
+import type { SharedHealth } from '../lib/store/shared-health.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +31,8 @@ export interface StorePluginOptions {
   opened?: OpenedStore
   /** This gateway's version, for the fleet registration. */
   version?: string
+  /** Shared health checks (app.ts makes it with a fleet store): followed from the start, closed with the store. */
+  sharedHealth?: SharedHealth
 }
 
 /**
@@ -71,7 +74,7 @@ async function storePlugin (app: FastifyInstance, opts: StorePluginOptions): Pro
   let fleet: Fleet | undefined
   if (f !== undefined && opened !== undefined) {
     const store = opened.store as EtcdStateStore
-    const m = new Membership(f.client, f.prefix, info, Math.round(f.leaseTtl / 1000), app.log, (ok) => { store.contact(ok) })
+    const m = new Membership(f.client, f.prefix, info, Math.round(f.leaseTtl / 1000), app.log, (ok) => { store.contact(ok); if (!ok) opts.sharedHealth?.lost() })
     membership = m
     fleet = {
       members: async () => await listMembers(f.client, f.prefix),
@@ -81,9 +84,11 @@ async function storePlugin (app: FastifyInstance, opts: StorePluginOptions): Pro
     // Follow the fleet and register once the gateway is built, so a change arriving now finds every reload participant.
     app.addHook('onReady', async () => {
       store.follow((s) => { void state.remoteChange(s) }, app.log)
+      opts.sharedHealth?.follow()
       m.start()
     })
     app.addHook('onClose', async () => {
+      opts.sharedHealth?.close()
       await m.close()
       await store.close()
       await f.client.close()

@@ -20,6 +20,7 @@ function config (jitter = 0, over: Partial<ActiveHealthConfig> = {}): ActiveHeal
     healthyThreshold: 2,
     unhealthyThreshold: 3,
     initialState: 'healthy',
+    shared: false,
     backoff: { initial: 2000, max: 16_000, multiplier: 2, jitter },
     ...over
   }

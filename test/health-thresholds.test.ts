@@ -19,6 +19,7 @@ function config (over: Partial<ActiveHealthConfig> = {}): ActiveHealthConfig {
     healthyThreshold: 2,
     unhealthyThreshold: 3,
     initialState: 'healthy',
+    shared: false,
     backoff: { initial: 2000, max: 16_000, multiplier: 2, jitter: 0 },
     ...over
   }

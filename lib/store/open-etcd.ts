@@ -98,5 +98,5 @@ export async function openEtcdStore (o: EtcdOpen): Promise<OpenedStore> {
   const applied = applyOverrides(base, state.overrides)
   if (applied.dropped.length > 0) notes.push({ level: 'warn', msg: 'config store: admin API changes in the fleet config that do not apply here were left out', dropped: applied.dropped })
   store.applied(state)
-  return { store, state, base, config: applied.config, notes, documents, local, fleet: { client, prefix: o.cfg.prefix, leaseTtl: o.cfg.leaseTtl } }
+  return { store, state, base, config: applied.config, notes, documents, local, fleet: { client, prefix: o.cfg.prefix, leaseTtl: o.cfg.leaseTtl, instance: o.instance } }
 }

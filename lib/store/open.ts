@@ -22,7 +22,7 @@ export interface OpenedStore {
   /** This gateway's local sections (etcd), or undefined. */
   local: unknown
   /** A fleet store: its client and where the fleet's keys are (membership, GET /admin/cluster). */
-  fleet?: { client: EtcdClient, prefix: string, leaseTtl: number }
+  fleet?: { client: EtcdClient, prefix: string, leaseTtl: number, instance: string }
   /** For the log, in order: what was resumed, seeded or fell back, and anything dropped. */
   notes: Array<{ level: 'info' | 'warn' | 'error', msg: string, [k: string]: unknown }>
 }

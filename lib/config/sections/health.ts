@@ -5,8 +5,8 @@
  * its lower bound, and status ranges are not inverted.
  */
 import { Type, type TSchema } from '@sinclair/typebox'
-import { duration, int, isObj, num, section, str, type Ctx, type Obj } from '../fields.js'
-import { closed, Duration, Int, Method, RESILIENCE_DURATION_TEXT, Status } from '../schema-parts.js'
+import { bool, duration, int, isObj, num, section, str, type Ctx, type Obj } from '../fields.js'
+import { Bool, closed, Duration, Int, Method, RESILIENCE_DURATION_TEXT, Status } from '../schema-parts.js'
 
 /** In normalised units (ms); expectStatus in its YAML form, parsed by the normaliser. */
 export const HEALTH_DEFAULTS = Object.freeze({
@@ -20,6 +20,7 @@ export const HEALTH_DEFAULTS = Object.freeze({
     healthyThreshold: 2,
     unhealthyThreshold: 3,
     initialState: 'healthy' as const,
+    shared: false,
     backoff: Object.freeze({ initial: 1_000, max: 30_000, multiplier: 2, jitter: 0.2 })
   }),
   passive: Object.freeze({
@@ -50,6 +51,7 @@ export const HealthCheckSchema = Type.Object({
     healthyThreshold: Type.Optional(Int(1, 100, da.healthyThreshold)),
     unhealthyThreshold: Type.Optional(Int(1, 100, da.unhealthyThreshold)),
     initialState: Type.Optional(Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')], { default: da.initialState })),
+    shared: Type.Optional(Bool(da.shared)),
     backoff: Type.Optional(Type.Object({
       initial: D(da.backoff.initial),
       max: D(da.backoff.max),
@@ -101,6 +103,8 @@ export interface ActiveHealthConfig {
   unhealthyThreshold: number
   /** State of a backend before its first probe result: at startup and when added. */
   initialState: 'healthy' | 'unhealthy'
+  /** In a fleet (store.etcd): each backend probed by one gateway, which publishes its transitions (lib/store/shared-health.ts). */
+  shared: boolean
   /** Probing an unhealthy backend backs off; also sets the jitter of the healthy interval. */
   backoff: BackoffConfig
 }
@@ -147,6 +151,7 @@ function active (ctx: Ctx, a: Obj, segs: string[]): ActiveHealthConfig {
     healthyThreshold: int(a, 'healthyThreshold', da.healthyThreshold),
     unhealthyThreshold: int(a, 'unhealthyThreshold', da.unhealthyThreshold),
     initialState: a.initialState === 'unhealthy' ? 'unhealthy' : da.initialState,
+    shared: bool(a, 'shared', da.shared),
     backoff: {
       initial: duration(ctx, b, 'initial', [...segs, 'backoff'], da.backoff.initial, 1),
       max: duration(ctx, b, 'max', [...segs, 'backoff'], da.backoff.max, 1),
