@@ -15,6 +15,7 @@ import metricsPlugin from './plugins/metrics.js'
 import proxyPlugin from './plugins/proxy.js'
 import adminPlugin from './plugins/admin.js'
 import storePlugin from './plugins/store.js'
+import dashboardPlugin from './plugins/dashboard.js'
 import { GATEWAY_VERSION } from './lib/version.js'
 import { RedisRateStore } from './lib/traffic/rate-redis.js'
 import { SharedHealth } from './lib/store/shared-health.js'
@@ -88,6 +89,7 @@ export async function buildApp (config: GatewayConfig, opts: BuildOptions = {}):
   await app.register(connectionsPlugin, { serve: opts.workers === undefined })
   await app.register(trafficPlugin, { switch: traffic, plugins: modules.plugins, counters: rates, serve: opts.workers === undefined })
   await app.register(storePlugin, { opened: opts.store, version: GATEWAY_VERSION, sharedHealth })
+  await app.register(dashboardPlugin, { workers: opts.workers, sample: opts.worker !== true })
   await app.register(adminPlugin, { configPath: opts.configPath, workers: opts.workers })
   return app
 }

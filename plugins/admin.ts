@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger'
 import adminRoutes, { tokenCheck } from '../routes/admin.js'
 import adminConfigRoutes from '../routes/admin-config.js'
 import adminTlsRoutes from '../routes/admin-tls.js'
+import dashboardRoutes from '../routes/dashboard.js'
 import { aggregateMetrics } from '../lib/cluster/metrics.js'
 import adminWorkersRoutes, { type WorkersView } from '../routes/admin-workers.js'
 import { gatewayErrorHandler } from '../lib/http/error-reply.js'
@@ -65,6 +66,7 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
     await scope.register(adminConfigRoutes, { store: app.configStore, configPath: opts.configPath, fleet: app.fleet })
   })
   await admin.register(adminTlsRoutes, { certificates: app.traffic.certificates, token: cfg.admin.token })
+  await admin.register(dashboardRoutes, { sampler: app.dashboard, token: cfg.admin.token })
   admin.get('/healthz', async () => ({ status: 'ok' }))
   admin.get('/readyz', async (_req, reply) => {
     const pools = [...app.pools.values()].map((p) => ({ pool: p.name, ready: p.readyCount(), backends: p.backends.length }))
@@ -87,4 +89,4 @@ async function adminPlugin (app: FastifyInstance, opts: AdminPluginOptions): Pro
   app.addHook('onClose', async () => { await admin.close() })
 }
 
-export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload', 'gateway-traffic', 'gateway-store'], fastify: '5.x' })
+export default fp(adminPlugin, { name: 'gateway-admin', dependencies: ['gateway-config', 'gateway-pools', 'gateway-metrics', 'gateway-reload', 'gateway-traffic', 'gateway-store', 'gateway-dashboard'], fastify: '5.x' })

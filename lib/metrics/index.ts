@@ -4,6 +4,7 @@ import type { BackendPool } from '../pool.js'
 import type { Recorder } from './types.js'
 import { PrometheusRecorder } from './prometheus.js'
 import { StatsdRecorder } from './statsd.js'
+import { LatencyWindows } from '../dashboard/latency.js'
 
 export type { Recorder } from './types.js'
 export { PrometheusRecorder } from './prometheus.js'
@@ -13,17 +14,21 @@ export interface Metrics {
   recorder: Recorder
   prometheus: PrometheusRecorder
   statsd: StatsdRecorder | undefined
+  /** Per-interval latency percentiles for the dashboard (lib/dashboard/); empty with metrics off. */
+  latency: LatencyWindows
 }
 
 /**
- * Builds the exporters: Prometheus always, StatsD when configured. With one exporter the proxy
- * calls it directly; with two, a small fan-out calls each in turn.
+ * Builds the exporters: Prometheus always, StatsD when configured, and the dashboard's latency
+ * windows, which hear only request(); a small fan-out calls each in turn.
  */
 export function createMetrics (cfg: MetricsConfig, pools: () => Iterable<BackendPool>, log: FastifyBaseLogger): Metrics {
   const prometheus = new PrometheusRecorder(cfg, pools)
-  if (!cfg.enabled) return { prometheus, statsd: undefined, recorder: NOTHING }
+  const latency = new LatencyWindows()
+  if (!cfg.enabled) return { prometheus, statsd: undefined, latency, recorder: NOTHING }
   const statsd = cfg.statsd === undefined ? undefined : new StatsdRecorder(cfg.statsd, pools, log, cfg.grpcMethods)
-  return { prometheus, statsd, recorder: statsd === undefined ? prometheus : fanOut([prometheus, statsd]) }
+  const dashboard: Recorder = { ...NOTHING, request: (pool, backend, _method, _status, seconds) => { latency.request(pool, backend, seconds) } }
+  return { prometheus, statsd, latency, recorder: fanOut(statsd === undefined ? [prometheus, dashboard] : [prometheus, statsd, dashboard]) }
 }
 
 /** metrics.enabled: false records nothing. */
