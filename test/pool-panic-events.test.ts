@@ -19,8 +19,9 @@ function switchable (name: string, sick: { on: boolean }): BackendHandler {
 t.test('a pool falling under panicThreshold logs, reports and exports panic; recovering ends it', async (t) => {
   const sick = { on: false }
   const list = [await startBackend(t, 'a', switchable('a', sick)), await startBackend(t, 'b', switchable('b', sick)), await startBackend(t, 'c')]
+  // Probes get 500 ms: on a loaded CI machine a 100 ms timeout failed healthy backends before the test made them sick.
   const gw = await startGateway(t, poolYaml(list, '', `    healthCheck:
-      active: { interval: 100ms, timeout: 100ms, unhealthyThreshold: 1, healthyThreshold: 1 }
+      active: { interval: 500ms, timeout: 500ms, unhealthyThreshold: 1, healthyThreshold: 1 }
     panicThreshold: 50
 `))
   const pool = gw.app.pools.get('web')!
