@@ -2,12 +2,13 @@
 // page and its assets (CSP, cache headers, revalidation, versioned names), the token rule on the
 // data, and the event stream over a real socket: a `hello` with the history, then frames that
 // are the same bytes for every open page, with the traffic the test sent; closed streams leave
-// no subscriber behind.
+// no subscriber behind. With workers, the primary's page lists them and shows their traffic.
 import t from 'tap'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { poolYaml, send, startBackends, startGateway } from './helpers/gateway.js'
 import { waitFor } from './helpers/wait.js'
+import { start as startWorkers, spread } from './helpers/workers.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer fields freely
 type Json = any
@@ -103,4 +104,17 @@ t.test('the stream: hello, then the same frame for every page, with the traffic'
   for (const p of pages) p.close()
   await waitFor(() => gw.app.dashboard.subscriberCount === 0, { message: 'closed streams unsubscribe' })
   t.pass('no subscriber is left once the pages are closed')
+})
+
+t.test('with workers: the primary lists them and shows the traffic they served', async (t) => {
+  const gw = await startWorkers(t, await startBackends(t, 2))
+  const page = await openStream(`${gw.admin}/dashboard/events`, '')
+  t.teardown(() => { page.close() })
+  const frames = (): Json[] => page.messages.filter((m) => m.event === 'frame').map((m) => JSON.parse(m.data) as Json)
+  await waitFor(() => frames().some((f) => f.instances.length === 2), { message: 'a frame listing the two workers', timeoutMs: 15_000 })
+  const f = frames().find((x) => x.instances.length === 2)
+  t.same(f.instances.map((i: Json) => i.id).sort(), ['worker 1', 'worker 2'], 'both workers are listed')
+  await spread(gw.url, 60)
+  await waitFor(() => frames().some((x) => x.pools[0].rps > 0), { message: 'the workers\' requests reach the primary\'s page', timeoutMs: 15_000 })
+  t.pass('requests the workers served show in the primary\'s rates')
 })
