@@ -49,7 +49,7 @@ const pct = (v: number): string => `${(v * 100).toFixed(1)}%`
 // ---- charts: three per pool, uPlot, fed from the history and one point per frame ----
 
 type Series = 'rps' | 'errors' | 'latency'
-interface Chart { plot: uPlot, data: number[][], caption: HTMLElement, figure: HTMLElement, kind: Series }
+interface Chart { plot: uPlot, data: Array<Array<number | null>>, caption: HTMLElement, figure: HTMLElement, kind: Series }
 
 function makeChart (kind: Series, parent: HTMLElement): Chart {
   const figure = el('figure', { 'data-chart': kind })
@@ -60,13 +60,14 @@ function makeChart (kind: Series, parent: HTMLElement): Chart {
   if (kind === 'rps') series.push({ label: 'req/s', stroke: '#2563eb', width: 1.5 })
   if (kind === 'errors') series.push({ label: 'error %', stroke: '#dc2626', width: 1.5 })
   if (kind === 'latency') series.push({ label: 'p50 ms', stroke: '#059669', width: 1.5 }, { label: 'p99 ms', stroke: '#d97706', width: 1.5 })
-  const data: number[][] = series.map(() => [])
-  const plot = new UPlot({ width: 330, height: 150, series, legend: { show: true }, cursor: { show: true }, scales: { x: { time: true } } }, data as uPlot.AlignedData, figure)
+  const data: Array<Array<number | null>> = series.map(() => [])
+  const plot = new UPlot({ width: 330, height: 150, series, legend: { show: true, live: false }, cursor: { show: true }, scales: { x: { time: true } } }, data as uPlot.AlignedData, figure)
   return { plot, data, caption, figure, kind }
 }
 
 function addPoint (c: Chart, p: Point): void {
-  const values = c.kind === 'rps' ? [p.rps] : c.kind === 'errors' ? [p.errorRate * 100] : [p.p50 ?? NaN, p.p99 ?? NaN]
+  // null, not NaN, is uPlot's gap: an interval with no request has no latency.
+  const values = c.kind === 'rps' ? [p.rps] : c.kind === 'errors' ? [p.errorRate * 100] : [p.p50, p.p99]
   c.data[0].push(p.t / 1000)
   values.forEach((v, i) => c.data[i + 1].push(v))
   if (c.data[0].length > historyPoints) for (const a of c.data) a.splice(0, a.length - historyPoints)
@@ -74,13 +75,13 @@ function addPoint (c: Chart, p: Point): void {
 
 /** The caption says the figures in words too (and carries them as data-now / data-peak). */
 function caption (c: Chart): void {
-  const last = c.data[1][c.data[1].length - 1] ?? 0
-  const top = c.data.slice(1).flat().filter((v) => Number.isFinite(v))
-  const peak = top.length === 0 ? 0 : Math.max(...top)
+  const last = c.data[1][c.data[1].length - 1] ?? null
+  let peak = 0
+  for (const s of c.data.slice(1)) for (const v of s) if (v !== null && v > peak) peak = v
   const unit = c.kind === 'rps' ? 'req/s' : c.kind === 'errors' ? '% errors' : 'ms (p50, p99)'
   const title = c.kind === 'rps' ? 'Requests per second' : c.kind === 'errors' ? 'Error rate' : 'Latency'
-  put(c.caption, `${title}: now ${Number.isFinite(last) ? last.toFixed(1) : '–'}, peak ${peak.toFixed(1)} ${unit}, last 15 min`)
-  c.figure.dataset.now = String(Number.isFinite(last) ? last : 0)
+  put(c.caption, `${title}: now ${last === null ? '–' : last.toFixed(1)}, peak ${peak.toFixed(1)} ${unit}, last 15 min`)
+  c.figure.dataset.now = String(last ?? 0)
   c.figure.dataset.peak = String(peak)
 }
 

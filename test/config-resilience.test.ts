@@ -117,6 +117,7 @@ t.test('sections given empty are filled with the defaults', async (t) => {
     healthyThreshold: 2,
     unhealthyThreshold: 3,
     initialState: 'healthy',
+    shared: false,
     backoff: { initial: 1000, max: 30_000, multiplier: 2, jitter: 0.2 }
   })
   t.same(pool.healthCheck.passive, {

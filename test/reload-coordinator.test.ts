@@ -127,5 +127,5 @@ t.test('the gateway\'s participants, in plugin-dependency order', async (t) => {
   const config = loadConfigText('pools:\n  web:\n    backends: [ { url: "http://127.0.0.1:9" } ]\n', { env: {} })
   const app = await buildApp(config, { logger: createLogger({ level: 'warn' }, { write: () => {} }) })
   t.teardown(() => app.close())
-  t.same(app.reload.order, ['config', 'log', 'pools', 'health', 'metrics', 'proxy', 'connections', 'traffic', 'listen', 'admin'])
+  t.same(app.reload.order, ['config', 'log', 'pools', 'health', 'metrics', 'proxy', 'connections', 'traffic', 'listen', 'dashboard', 'admin'])
 })
