@@ -19,16 +19,15 @@ export interface Metrics {
 }
 
 /**
- * Builds the exporters: Prometheus always, StatsD when configured, and the dashboard's latency
- * windows, which hear only request(); a small fan-out calls each in turn.
+ * Builds the exporters: Prometheus always, StatsD when configured (a small fan-out calls each in
+ * turn), and the dashboard's latency windows, which hear only request().
  */
 export function createMetrics (cfg: MetricsConfig, pools: () => Iterable<BackendPool>, log: FastifyBaseLogger): Metrics {
   const prometheus = new PrometheusRecorder(cfg, pools)
   const latency = new LatencyWindows()
   if (!cfg.enabled) return { prometheus, statsd: undefined, latency, recorder: NOTHING }
   const statsd = cfg.statsd === undefined ? undefined : new StatsdRecorder(cfg.statsd, pools, log, cfg.grpcMethods)
-  const dashboard: Recorder = { ...NOTHING, request: (pool, backend, _method, _status, seconds) => { latency.request(pool, backend, seconds) } }
-  return { prometheus, statsd, latency, recorder: fanOut(statsd === undefined ? [prometheus, dashboard] : [prometheus, statsd, dashboard]) }
+  return { prometheus, statsd, latency, recorder: withLatency(statsd === undefined ? prometheus : fanOut([prometheus, statsd]), latency) }
 }
 
 /** metrics.enabled: false records nothing. */
@@ -45,6 +44,27 @@ const NOTHING: Recorder = {
   connectionOpened () {},
   connectionClosed () {},
   close: async () => {}
+}
+
+/**
+ * `base`, with request() also feeding the dashboard's latency windows. Not a fan-out sink: the
+ * fan-out's rest arguments allocate an array per call, and only request() concerns the windows.
+ */
+function withLatency (base: Recorder, latency: LatencyWindows): Recorder {
+  return {
+    request: (pool, backend, method, status, seconds) => { base.request(pool, backend, method, status, seconds); latency.request(pool, backend, seconds) },
+    rejected: base.rejected.bind(base),
+    backendResponse: base.backendResponse.bind(base),
+    upstreamError: base.upstreamError.bind(base),
+    grpcCall: base.grpcCall.bind(base),
+    retry: base.retry.bind(base),
+    circuit: base.circuit.bind(base),
+    healthCheck: base.healthCheck.bind(base),
+    healthTransition: base.healthTransition.bind(base),
+    connectionOpened: base.connectionOpened.bind(base),
+    connectionClosed: base.connectionClosed.bind(base),
+    close: base.close.bind(base)
+  }
 }
 
 function fanOut (sinks: Recorder[]): Recorder {
